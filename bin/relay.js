@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 22) {
+  process.stderr.write(`relay needs Node.js 22 or newer; this is ${process.version}. Install a current Node (https://nodejs.org) and run it again.\n`);
+  process.exit(1);
+}
+await import('../dist/cli.js');

@@ -1,0 +1,52 @@
+// `relay serve`: the relay on this machine, no VPS needed.
+import type { Command } from 'commander';
+import { readEnvFileValue } from '../env-local.js';
+import { ConfigError } from '../errors.js';
+import { loadRelayConfig } from '../relay/config.js';
+import { jsonLogger } from '../relay/log.js';
+import { runRelay } from '../relay/run.js';
+
+interface ServeOptions {
+  port?: string;
+  host: string;
+  envFile: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the relay locally: forwards /v1/* to OPENAI_BASE_URL with the server-held OPENAI_API_KEY.')
+    .option('-p, --port <port>', 'port to listen on (default: $PORT or 3001)')
+    .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it to your network', '127.0.0.1')
+    .option('--env-file <path>', 'read OPENAI_API_KEY from this file when the environment lacks it (only that line)', '.env.local')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  OPENAI_API_KEY               required; the key the relay calls OpenAI with
+  RELAY_TOKEN                  the bearer token clients must send (OPENAI_RELAY_TOKEN works too);
+                               without it the relay is open and says so on every start
+  OPENAI_BASE_URL              upstream, default https://api.openai.com (a trailing /v1 is fine)
+  PORT                         default 3001
+  RELAY_CONNECT_TIMEOUT        default 10s     RELAY_FIRST_BYTE_TIMEOUT  default 15m
+  RELAY_IDLE_TIMEOUT           default 5m      RELAY_CLIENT_HEADER_TIMEOUT default 30s
+  RELAY_SHUTDOWN_GRACE         default 30s: in-flight streams may finish after SIGTERM
+
+Example:
+  $ echo 'OPENAI_API_KEY=sk-...' > .env.local
+  $ RELAY_TOKEN=$(openssl rand -hex 32) relay serve --port 3001
+  $ curl http://127.0.0.1:3001/v1/models -H "Authorization: Bearer $RELAY_TOKEN"`,
+    )
+    .action(async (options: ServeOptions) => {
+      const env = { ...process.env };
+      if (!env.OPENAI_API_KEY) env.OPENAI_API_KEY = await readEnvFileValue(options.envFile, 'OPENAI_API_KEY');
+      await runRelay(loadRelayConfig(env, { port: parsePortFlag(options.port), host: options.host }), jsonLogger());
+    });
+}
+
+function parsePortFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`--port must be a whole number from 0 to 65535; got "${text}"`);
+  return port;
+}

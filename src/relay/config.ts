@@ -1,0 +1,96 @@
+// Everything the relay server reads from its environment, validated once at start-up.
+import { ConfigError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+
+export interface Upstream {
+  /** scheme://host[:port], what undici connects to. */
+  origin: string;
+  /** Path the OpenAI API lives under at that origin, without a trailing slash or /v1 ('' for api.openai.com). */
+  basePath: string;
+}
+
+export interface Timeouts {
+  /** TCP+TLS connect to the upstream. */
+  connectMs: number;
+  /** Request sent -> upstream response headers. Long for non-streamed reasoning answers. */
+  firstByteMs: number;
+  /** Longest silence between two body chunks from the upstream. */
+  idleMs: number;
+  /** A client must finish sending its request headers within this (slowloris guard). */
+  clientHeadersMs: number;
+}
+
+export interface RelayConfig {
+  apiKey: string;
+  /** undefined means the relay is open: anyone who reaches it spends the key. */
+  relayToken: string | undefined;
+  upstream: Upstream;
+  port: number;
+  host: string;
+  timeouts: Timeouts;
+  /** How long in-flight requests and streams may run after SIGTERM. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_BASE_URL = 'https://api.openai.com';
+export const DEFAULT_PORT = 3001;
+
+const DEFAULT_TIMEOUTS = { connect: '10s', firstByte: '15m', idle: '5m', clientHeaders: '30s' } as const;
+
+export interface ConfigOverrides {
+  port?: number;
+  host?: string;
+}
+
+export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): RelayConfig {
+  const apiKey = env.OPENAI_API_KEY?.trim();
+  if (!apiKey) {
+    throw new ConfigError('OPENAI_API_KEY is not set: the relay has no key to call OpenAI with.', {
+      fix: 'Set OPENAI_API_KEY in the environment (or in ./.env.local for `relay serve`) and start it again.',
+    });
+  }
+  const relayToken = (env.RELAY_TOKEN ?? env.OPENAI_RELAY_TOKEN)?.trim() || undefined;
+  return {
+    apiKey,
+    relayToken,
+    upstream: parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL),
+    port: overrides.port ?? parsePort(env.PORT),
+    host: overrides.host ?? env.HOST ?? '0.0.0.0',
+    timeouts: {
+      connectMs: parseDuration(env.RELAY_CONNECT_TIMEOUT ?? DEFAULT_TIMEOUTS.connect, 'RELAY_CONNECT_TIMEOUT'),
+      firstByteMs: parseDuration(env.RELAY_FIRST_BYTE_TIMEOUT ?? DEFAULT_TIMEOUTS.firstByte, 'RELAY_FIRST_BYTE_TIMEOUT'),
+      idleMs: parseDuration(env.RELAY_IDLE_TIMEOUT ?? DEFAULT_TIMEOUTS.idle, 'RELAY_IDLE_TIMEOUT'),
+      clientHeadersMs: parseDuration(env.RELAY_CLIENT_HEADER_TIMEOUT ?? DEFAULT_TIMEOUTS.clientHeaders, 'RELAY_CLIENT_HEADER_TIMEOUT'),
+    },
+    shutdownGraceMs: parseDuration(env.RELAY_SHUTDOWN_GRACE ?? '30s', 'RELAY_SHUTDOWN_GRACE'),
+  };
+}
+
+/** Accepts the base URL with or without a trailing `/v1` or `/`, as the SDKs' own setting is written both ways. */
+export function parseUpstream(baseUrl: string): Upstream {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`OPENAI_BASE_URL is not a URL: "${baseUrl}"`, { fix: 'Use a full URL such as https://api.openai.com' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`OPENAI_BASE_URL must be http(s); got ${url.protocol}`, { fix: 'Use a URL such as https://api.openai.com' });
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('OPENAI_BASE_URL must not carry a query, fragment or credentials.', {
+      fix: 'Put the key in OPENAI_API_KEY and keep OPENAI_BASE_URL to scheme://host[:port][/path].',
+    });
+  }
+  const basePath = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
+  return { origin: url.origin, basePath };
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return DEFAULT_PORT;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ConfigError(`PORT must be a whole number from 0 to 65535; got "${text}"`);
+  }
+  return port;
+}

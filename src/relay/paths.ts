@@ -1,0 +1,19 @@
+// Which request targets the relay forwards. Only origin-form paths under /v1/ pass; an
+// absolute-URI ("GET http://other/...") or a dot segment ("/v1/../x", "/v1/%2e%2e/x") never does.
+
+export function isForwardable(target: string): boolean {
+  if (!target.startsWith('/v1/')) return false;
+  const queryAt = target.indexOf('?');
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  if (path.includes('\\') || path.includes('#')) return false;
+  for (const segment of path.split('/')) {
+    const decoded = segment.replace(/%2e/gi, '.');
+    if (decoded === '.' || decoded === '..') return false;
+  }
+  return true;
+}
+
+export function pathOnly(target: string): string {
+  const queryAt = target.indexOf('?');
+  return queryAt === -1 ? target : target.slice(0, queryAt);
+}

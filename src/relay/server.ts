@@ -1,0 +1,123 @@
+// The relay's HTTP server: health, auth, forwarding, one log line per request, graceful stop.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RelayConfig } from './config.js';
+import { tokenCheck } from './auth.js';
+import type { Logger } from './log.js';
+import { sendError, sendJson } from './openai-error.js';
+import { isForwardable, pathOnly } from './paths.js';
+import { createForwarder, createUpstreamAgent, type Exchange } from './proxy.js';
+import { RELAY_VERSION } from './version.js';
+
+export interface RunningRelay {
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+function isHealthCheck(req: IncomingMessage): boolean {
+  const path = pathOnly(req.url ?? '');
+  return (req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/health');
+}
+
+export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
+  const authorized = tokenCheck(config.relayToken);
+  const forwarder = createForwarder(config.upstream, config.apiKey, createUpstreamAgent(config.timeouts));
+  let inFlight = 0;
+  let stopping = false;
+  let drained: (() => void) | undefined;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = performance.now();
+    const exchange: Exchange = { status: 0, bytesIn: 0, bytesOut: 0, ttfbMs: undefined, requestId: undefined, outcome: 'ok' };
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      logger.info('request', {
+        method: req.method,
+        path: pathOnly(req.url ?? ''),
+        status: res.headersSent ? res.statusCode : 499,
+        outcome: exchange.outcome,
+        duration_ms: round(performance.now() - startedAt),
+        ttfb_ms: exchange.ttfbMs === undefined ? undefined : round(exchange.ttfbMs),
+        bytes_in: exchange.bytesIn,
+        bytes_out: exchange.bytesOut,
+        request_id: exchange.requestId,
+      });
+      if (stopping) {
+        server.closeIdleConnections();
+        if (inFlight === 0) drained?.();
+      }
+    });
+    if (stopping) res.setHeader('connection', 'close');
+
+    const target = req.url ?? '';
+    if (isHealthCheck(req)) {
+      sendJson(res, 200, { status: 'ok', version: RELAY_VERSION });
+    } else if (!isForwardable(target)) {
+      sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under /v1/ and /health.`, 'invalid_request_error', 'not_found');
+    } else if (!authorized(req.headers.authorization)) {
+      sendError(res, 401, 'Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>".', 'invalid_request_error', 'invalid_api_key');
+    } else {
+      forwarder.forward(req, res, exchange, startedAt).catch((error: unknown) => {
+        logger.error('unexpected relay failure', { error: String(error) });
+        sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
+      });
+    }
+  };
+
+  const server: Server = createServer(
+    {
+      headersTimeout: config.timeouts.clientHeadersMs,
+      // Node's default 300 s request timeout would cut long uploads and long answers.
+      requestTimeout: 0,
+      // Longer than nginx's upstream keepalive, so the relay never closes a socket nginx is about to reuse.
+      keepAliveTimeout: 65_000,
+      // How often Node checks the header timeout; its 30 s default would let slow-header clients linger.
+      connectionsCheckingInterval: Math.max(250, Math.min(config.timeouts.clientHeadersMs / 4, 30_000)),
+    },
+    handle,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+
+  logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, version: RELAY_VERSION });
+  if (config.relayToken === undefined) {
+    logger.warn('RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.');
+  }
+
+  return {
+    port: address.port,
+    host: address.address,
+    async shutdown(graceMs) {
+      stopping = true;
+      logger.info('relay stopping', { in_flight: inFlight, grace_ms: graceMs });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        const finished = new Promise<void>((resolve) => (drained = resolve));
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+        await Promise.race([finished, expired]);
+        clearTimeout(timer);
+        if (inFlight > 0) logger.warn('grace period over: cutting in-flight requests', { in_flight: inFlight });
+      }
+      server.closeAllConnections();
+      await closed;
+      await forwarder.close();
+      logger.info('relay stopped');
+    },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Makes this machine able to run relay's e2e tests: the tools the harness shells out to, and a
+# running Docker engine. Idempotent; run as root by CI before `vitest run --project e2e`.
+set -euo pipefail
+
+fail() { echo "prepare-machine: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "must run as root (installs packages, starts dockerd)"
+
+# Tools the harness uses: docker engine, debootstrap (host rootfs), pebble (fake Let's Encrypt),
+# ssh/ssh-keyscan/ssh-keygen (talk to hosts), openssl (pebble's listener certificate).
+packages=(docker.io debootstrap pebble openssh-client openssl ca-certificates)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  echo "prepare-machine: installing ${missing[*]}"
+  # Only refresh package lists when the install cannot find something: `apt-get update` is slow.
+  if ! timeout 600 apt-get install -y --no-install-recommends "${missing[@]}"; then
+    timeout 300 apt-get update || fail "apt-get update failed"
+    timeout 600 apt-get install -y --no-install-recommends "${missing[@]}" \
+      || fail "apt-get install ${missing[*]} failed"
+  fi
+fi
+
+if timeout 10 docker info >/dev/null 2>&1; then
+  echo "prepare-machine: docker engine ready"
+  exit 0
+fi
+
+# No init system runs dockerd in CI sandboxes, so start it by hand, detached from this shell.
+if ! pgrep -x dockerd >/dev/null; then
+  echo "prepare-machine: starting dockerd (log: /var/log/dockerd.log)"
+  setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+fi
+
+for _ in $(seq 1 30); do
+  if timeout 5 docker info >/dev/null 2>&1; then
+    echo "prepare-machine: docker engine ready"
+    exit 0
+  fi
+  pgrep -x dockerd >/dev/null || break
+  sleep 1
+done
+
+reason=$(grep -iE 'level=(fatal|error)|failed' /var/log/dockerd.log 2>/dev/null | tail -n 1 | cut -c1-300)
+fail "docker engine did not come up within 30 s: ${reason:-see /var/log/dockerd.log}"
