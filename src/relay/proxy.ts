@@ -63,6 +63,7 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
       res.once('close', () => {
         if (res.writableFinished || upstreamFailed) return;
         clientGone = true;
+        exchange.outcome = 'client_closed';
         abort.abort();
       });
 
@@ -78,10 +79,7 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
           signal: abort.signal,
         });
       } catch (error) {
-        if (abort.signal.aborted) {
-          exchange.outcome = 'client_closed';
-          return;
-        }
+        if (clientGone) return;
         const code = errorCode(error);
         if (code !== undefined && TIMEOUT_CODES.has(code)) {
           exchange.outcome = 'upstream_timeout';
@@ -100,18 +98,17 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
       // SSE clients should see the headers now, not with the first event.
       if (isEventStream(answer.headers['content-type'])) res.flushHeaders();
       answer.body.once('error', () => {
-        if (!clientGone) upstreamFailed = true;
+        if (clientGone) return;
+        upstreamFailed = true;
+        exchange.outcome = 'upstream_error';
       });
       answer.body.on('data', (chunk: Buffer) => {
         exchange.ttfbMs ??= performance.now() - startedAt;
         exchange.bytesOut += chunk.length;
       });
-      try {
-        await pipeline(answer.body, res);
-      } catch {
-        // pipeline already destroyed both sides; the client sees a cut response, not a short one.
-        exchange.outcome = clientGone ? 'client_closed' : 'upstream_error';
-      }
+      // On failure pipeline destroys both sides, so the client sees a cut response, not a short
+      // one; the listeners above have already recorded who ended it.
+      await pipeline(answer.body, res).catch(() => {});
     },
     close: () => dispatcher.close(),
   };

@@ -32,7 +32,8 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     const startedAt = performance.now();
     const exchange: Exchange = { status: 0, bytesIn: 0, bytesOut: 0, ttfbMs: undefined, requestId: undefined, outcome: 'ok' };
     inFlight++;
-    res.once('close', () => {
+    // Logged a tick after 'close' so every other close listener has recorded the outcome.
+    res.once('close', () => setImmediate(() => {
       inFlight--;
       logger.info('request', {
         method: req.method,
@@ -49,7 +50,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
         server.closeIdleConnections();
         if (inFlight === 0) drained?.();
       }
-    });
+    }));
     if (stopping) res.setHeader('connection', 'close');
 
     const target = req.url ?? '';
@@ -89,10 +90,10 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   });
   const address = server.address() as AddressInfo;
 
-  logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, version: RELAY_VERSION });
   if (config.relayToken === undefined) {
     logger.warn('RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.');
   }
+  logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, version: RELAY_VERSION });
 
   return {
     port: address.port,

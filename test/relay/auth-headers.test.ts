@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { bearerToken, tokenCheck } from '../../src/relay/auth.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/relay/headers.js';
+
+describe('the relay token check', () => {
+  it('accepts exactly the configured bearer token', () => {
+    const check = tokenCheck('s3cret');
+    expect(check('Bearer s3cret')).toBe(true);
+    expect(check('bearer s3cret')).toBe(true);
+    expect(check('Bearer s3cre')).toBe(false);
+    expect(check('Bearer s3cretX')).toBe(false);
+    expect(check('Basic s3cret')).toBe(false);
+    expect(check(undefined)).toBe(false);
+    expect(bearerToken('Bearer a b')).toBeUndefined();
+  });
+
+  it('lets everything through when no token is configured', () => {
+    expect(tokenCheck(undefined)(undefined)).toBe(true);
+  });
+});
+
+describe('headers crossing the relay', () => {
+  it('replaces authorization and drops hop-by-hop, host and client-address headers upstream', () => {
+    const out = upstreamRequestHeaders(
+      {
+        host: 'relay.example.com',
+        authorization: 'Bearer relay-token',
+        connection: 'keep-alive, x-drop-me',
+        'x-drop-me': '1',
+        'keep-alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        'x-forwarded-for': '198.51.100.1',
+        'x-real-ip': '198.51.100.1',
+        'content-type': 'application/json',
+        'openai-organization': 'org-1',
+      },
+      'sk-server',
+    );
+    expect(out).toEqual({ 'content-type': 'application/json', 'openai-organization': 'org-1', authorization: 'Bearer sk-server' });
+  });
+
+  it('passes response headers except hop-by-hop, and marks event streams unbuffered', () => {
+    const out = clientResponseHeaders({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'transfer-encoding': 'chunked', connection: 'close', 'retry-after': '3' });
+    expect(out).toEqual({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'retry-after': '3', 'x-accel-buffering': 'no', 'cache-control': 'no-cache' });
+  });
+});

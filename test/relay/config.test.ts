@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { loadRelayConfig, parseUpstream } from '../../src/relay/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('OPENAI_BASE_URL', () => {
+  it.each([
+    ['https://api.openai.com', 'https://api.openai.com', ''],
+    ['https://api.openai.com/', 'https://api.openai.com', ''],
+    ['https://api.openai.com/v1', 'https://api.openai.com', ''],
+    ['https://api.openai.com/v1/', 'https://api.openai.com', ''],
+    ['http://10.0.0.5:8080/openai/v1', 'http://10.0.0.5:8080', '/openai'],
+    ['https://gateway.example/proxy/', 'https://gateway.example', '/proxy'],
+  ])('%s -> %s + %s', (input, origin, basePath) => {
+    expect(parseUpstream(input)).toEqual({ origin, basePath });
+  });
+
+  it.each(['not a url', 'ftp://x', 'https://u:p@api.openai.com', 'https://api.openai.com/v1?x=1'])('refuses %s', (input) => {
+    expect(() => parseUpstream(input)).toThrow(ConfigError);
+  });
+});
+
+describe('environment', () => {
+  it('uses the documented defaults', () => {
+    const config = loadRelayConfig({ OPENAI_API_KEY: 'sk-x' });
+    expect(config).toMatchObject({ port: 3001, relayToken: undefined, upstream: { origin: 'https://api.openai.com', basePath: '' } });
+    // No hidden 300 s cap: a non-streamed answer may take up to 15 minutes by default.
+    expect(config.timeouts.firstByteMs).toBe(15 * 60_000);
+  });
+
+  it('prefers RELAY_TOKEN over OPENAI_RELAY_TOKEN', () => {
+    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', RELAY_TOKEN: 'a', OPENAI_RELAY_TOKEN: 'b' }).relayToken).toBe('a');
+    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', OPENAI_RELAY_TOKEN: 'b' }).relayToken).toBe('b');
+  });
+
+  it('rejects a bad PORT and a bad timeout with the variable named', () => {
+    expect(() => loadRelayConfig({ OPENAI_API_KEY: 'k', PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadRelayConfig({ OPENAI_API_KEY: 'k', RELAY_IDLE_TIMEOUT: 'soon' })).toThrow(/RELAY_IDLE_TIMEOUT/);
+  });
+});

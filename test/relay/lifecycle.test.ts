@@ -1,0 +1,140 @@
+// Starting, misconfiguring, failing upstreams and stopping: the relay as an operator runs it.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODELS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { rawRequest } from '../support/raw-http.js';
+import { RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
+
+let upstream: FakeOpenAI;
+beforeAll(async () => {
+  upstream = await startFakeOpenAI();
+});
+afterAll(() => upstream?.close());
+
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe('configuration', () => {
+  it('refuses to start without OPENAI_API_KEY and says what to do', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'relay-nokey-'));
+    const run = spawnSync(process.execPath, [RELAY_BIN, 'serve', '--port', '0'], { cwd, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 10_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('OPENAI_API_KEY is not set');
+    expect(run.stderr).toContain('.env.local');
+  });
+
+  it('warns on every start when no relay token is set', async () => {
+    for (let start = 0; start < 2; start++) {
+      const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.url } });
+      expect(relay.output()).toMatch(/"level":"warn".*relay is OPEN/);
+      await relay.stop();
+    }
+  });
+
+  it('accepts OPENAI_RELAY_TOKEN as the token', async () => {
+    const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_RELAY_TOKEN: 'alias-token', OPENAI_BASE_URL: upstream.url } });
+    try {
+      expect((await fetch(`${relay.url}/v1/models`, { headers: { authorization: 'Bearer alias-token' } })).status).toBe(200);
+      expect((await fetch(`${relay.url}/v1/models`, { headers: { authorization: 'Bearer other' } })).status).toBe(401);
+      expect(relay.output()).not.toContain('relay is OPEN');
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('reads only OPENAI_API_KEY from ./.env.local', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'relay-envlocal-'));
+    await writeFile(join(cwd, '.env.local'), 'OTHER_SECRET=do-not-use\nOPENAI_API_KEY="sk-from-env-local"\nRELAY_TOKEN=not-from-here\n');
+    const relay = await startRelayProcess({ cwd, env: { OPENAI_BASE_URL: upstream.url } });
+    try {
+      // RELAY_TOKEN in the file is not read: the relay is open, and says so.
+      expect(relay.output()).toContain('relay is OPEN');
+      await fetch(`${relay.url}/v1/models`);
+      expect(upstream.seen.at(-1)?.headers.authorization).toBe('Bearer sk-from-env-local');
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('a failing upstream', () => {
+  it('answers 502 in the OpenAI shape when the upstream is down, and keeps serving', async () => {
+    const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', RELAY_TOKEN: 't', OPENAI_BASE_URL: `http://127.0.0.1:${await closedPort()}` } });
+    try {
+      const client = new OpenAI({ apiKey: 't', baseURL: `${relay.url}/v1`, maxRetries: 0 });
+      await expect(client.models.list()).rejects.toMatchObject({ status: 502, code: 'upstream_unreachable', type: 'relay_error' });
+      expect((await fetch(`${relay.url}/health`)).status).toBe(200);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('answers 504 when the upstream sends no headers within the first-byte timeout', async () => {
+    const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.url, RELAY_FIRST_BYTE_TIMEOUT: '500ms' } });
+    try {
+      const response = await fetch(`${relay.url}/v1/hang`);
+      expect(response.status).toBe(504);
+      expect((await response.json()).error.code).toBe('upstream_timeout');
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('slow clients', () => {
+  it('cuts off a client that never finishes its request headers', async () => {
+    const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.url, RELAY_CLIENT_HEADER_TIMEOUT: '1s' } });
+    try {
+      const started = Date.now();
+      const answer = await rawRequest(relay.port, 'GET /v1/models HTTP/1.1\r\nHost: relay.test\r\n', 10_000);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(answer).toMatch(/^(HTTP\/1\.1 408|$)/);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('stopping on SIGTERM', () => {
+  it('lets an in-flight stream finish, refuses new connections, then exits 0', async () => {
+    const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.url, RELAY_SHUTDOWN_GRACE: '10s' } });
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${relay.url}/v1`, maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: MODELS.paced, stream: true, messages: [] });
+    const parts: string[] = [];
+    let exitCode: Promise<number | null> | undefined;
+    for await (const event of stream) {
+      const content = event.choices[0]?.delta.content;
+      if (content) parts.push(content);
+      if (parts.length === 1 && !exitCode) {
+        exitCode = relay.stop('SIGTERM');
+        // Give the relay a moment to close its listener, then knock.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await expect(fetch(`${relay.url}/health`)).rejects.toThrow();
+      }
+    }
+    expect(parts).toHaveLength(PACED_CHUNKS);
+    expect(await exitCode).toBe(0);
+  });
+
+  it('cuts streams still running when the grace period ends', async () => {
+    const relay = await startRelayProcess({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.url, RELAY_SHUTDOWN_GRACE: '300ms' } });
+    const response = await fetch(`${relay.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: MODELS.endless, stream: true }) });
+    const reader = response.body!.getReader();
+    await reader.read();
+    const started = Date.now();
+    expect(await relay.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expect((async () => { while (!(await reader.read()).done); })()).rejects.toThrow();
+    expect(relay.output()).toContain('grace period over');
+  });
+});

@@ -1,0 +1,176 @@
+// A fake OpenAI API on loopback: the only thing tests mock, because the real one is off this machine.
+// It records what reached it so tests can assert what the relay forwarded (and what it did not).
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import busboy from 'busboy';
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface Upload {
+  filename: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface FakeOpenAI {
+  url: string;
+  port: number;
+  seen: SeenRequest[];
+  uploads: Upload[];
+  /** Wall-clock ms at which each SSE chunk of the last paced stream was written. */
+  chunkSentAt: number[];
+  /** Resolves when a streaming response is cut by its client before it ended. */
+  streamAborted(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const PACED_CHUNKS = 5;
+export const PACE_MS = 200;
+
+/** Models with special behaviour; any other model gets a normal answer. */
+export const MODELS = {
+  paced: 'paced-stream',
+  endless: 'endless-stream',
+  rateLimited: 'rate-limited',
+  usageStream: 'usage-stream',
+} as const;
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${Math.random().toString(36).slice(2)}`, 'openai-processing-ms': '12', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function completion(model: string, content: string) {
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+  };
+}
+
+function chunk(model: string, content: string, finish: string | null = null): string {
+  const body = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [{ index: 0, delta: { content }, finish_reason: finish, logprobs: null }] };
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+export async function startFakeOpenAI(host = '127.0.0.1'): Promise<FakeOpenAI> {
+  const seen: SeenRequest[] = [];
+  const uploads: Upload[] = [];
+  const chunkSentAt: number[] = [];
+  const abortWaiters: Array<(at: number) => void> = [];
+  const sockets = new Set<import('node:net').Socket>();
+
+  const streamChat = (req: IncomingMessage, res: ServerResponse, model: string) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_stream' });
+    res.flushHeaders();
+    let sent = 0;
+    const total = model === MODELS.endless ? Number.POSITIVE_INFINITY : PACED_CHUNKS;
+    if (model === MODELS.paced) chunkSentAt.length = 0;
+    const timer = setInterval(() => {
+      if (sent < total) {
+        res.write(chunk(model, `part${sent} `));
+        if (model === MODELS.paced) chunkSentAt.push(Date.now());
+        sent++;
+        return;
+      }
+      clearInterval(timer);
+      res.write(chunk(model, '', 'stop'));
+      res.end('data: [DONE]\n\n');
+    }, model === MODELS.endless ? 50 : PACE_MS);
+    res.on('close', () => {
+      clearInterval(timer);
+      if (!res.writableFinished) for (const wake of abortWaiters.splice(0)) wake(Date.now());
+    });
+  };
+
+  const server = createServer(async (req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    const path = (req.url ?? '').split('?')[0];
+    try {
+      if (req.method === 'GET' && path === '/v1/models') {
+        json(res, 200, { object: 'list', data: [{ id: 'gpt-fake', object: 'model', created: 1, owned_by: 'fake' }] }, {
+          'x-ratelimit-limit-requests': '5000',
+          'x-ratelimit-remaining-requests': '4999',
+          // A hop-by-hop header the relay must not pass on.
+          'keep-alive': 'timeout=5',
+        });
+      } else if (req.method === 'POST' && path === '/v1/chat/completions') {
+        const body = await readJson(req);
+        const model = String(body.model);
+        if (model === MODELS.rateLimited) {
+          json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
+        } else if (body.stream === true) {
+          streamChat(req, res, model);
+        } else {
+          json(res, 200, completion(model, 'Hello from the fake upstream.'));
+        }
+      } else if (req.method === 'POST' && path === '/v1/files') {
+        const parser = busboy({ headers: req.headers });
+        parser.on('file', (_field, file, info) => {
+          const hash = createHash('sha256');
+          let bytes = 0;
+          file.on('data', (data: Buffer) => {
+            bytes += data.length;
+            hash.update(data);
+          });
+          file.on('end', () => uploads.push({ filename: info.filename, bytes, sha256: hash.digest('hex') }));
+        });
+        parser.on('close', () => {
+          const upload = uploads.at(-1);
+          json(res, 200, { id: 'file-fake', object: 'file', bytes: upload?.bytes ?? 0, created_at: 1, filename: upload?.filename ?? '', purpose: 'batch', status: 'processed', sha256: upload?.sha256 });
+        });
+        req.pipe(parser);
+      } else if (path === '/v1/hang') {
+        // Never answers: for the relay's first-byte timeout.
+      } else if (path?.startsWith('/v1/')) {
+        json(res, 200, { echo: { method: req.method, url: req.url } });
+      } else {
+        json(res, 404, { error: { message: 'fake upstream: no such route', type: 'invalid_request_error', code: 'not_found', param: null } });
+      }
+    } catch (error) {
+      json(res, 500, { error: { message: String(error), type: 'server_error', code: 'fake', param: null } });
+    }
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    seen,
+    uploads,
+    chunkSentAt,
+    streamAborted: () => new Promise((resolve) => abortWaiters.push(resolve)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
