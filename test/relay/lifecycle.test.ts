@@ -84,7 +84,7 @@ describe('a failing upstream', () => {
     try {
       const response = await fetch(`${relay.url}/v1/hang`);
       expect(response.status).toBe(504);
-      expect((await response.json()).error.code).toBe('upstream_timeout');
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
     } finally {
       await relay.stop();
     }

@@ -147,7 +147,7 @@ describe('errors in the OpenAI shape', () => {
     for (const path of ['/v2/models', '/admin', '/v1', '/v1beta/models']) {
       const response = await fetch(`${relay.url}${path}`, { headers: { authorization: `Bearer ${SENTINEL_TOKEN}` } });
       expect(response.status, path).toBe(404);
-      expect((await response.json()).error.code).toBe('not_found');
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
     }
     expect(upstream.seen.length).toBe(before);
   });

@@ -136,7 +136,7 @@ export async function startFakeOpenAI(host = '127.0.0.1'): Promise<FakeOpenAI> {
             bytes += data.length;
             hash.update(data);
           });
-          file.on('end', () => uploads.push({ filename: info.filename, bytes, sha256: hash.digest('hex') }));
+          file.on('end', () => uploads.push({ filename: info.filename ?? '', bytes, sha256: hash.digest('hex') }));
         });
         parser.on('close', () => {
           const upload = uploads.at(-1);

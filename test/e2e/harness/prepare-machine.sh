@@ -8,8 +8,9 @@ fail() { echo "prepare-machine: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "must run as root (installs packages, starts dockerd)"
 
 # Tools the harness uses: docker engine, debootstrap (host rootfs), pebble (fake Let's Encrypt),
-# ssh/ssh-keyscan/ssh-keygen (talk to hosts), openssl (pebble's listener certificate).
-packages=(docker.io debootstrap pebble openssh-client openssl ca-certificates)
+# ssh/ssh-keyscan/ssh-keygen (talk to hosts), openssl (pebble's listener certificate); the keyring
+# lets debootstrap verify trixie. Recommends are kept, as in the recipe proven on this machine.
+packages=(docker.io debootstrap debian-archive-keyring pebble openssh-client openssl ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,12 +21,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   echo "prepare-machine: installing ${missing[*]}"
   # Only refresh package lists when the install cannot find something: `apt-get update` is slow.
-  if ! timeout 600 apt-get install -y --no-install-recommends "${missing[@]}"; then
+  # (A non-zero exit can also come from docker.io's postinst failing to start a service where no
+  # init system runs; the command check below decides whether that matters.)
+  if ! timeout 600 apt-get install -y "${missing[@]}"; then
     timeout 300 apt-get update || fail "apt-get update failed"
-    timeout 600 apt-get install -y --no-install-recommends "${missing[@]}" \
-      || fail "apt-get install ${missing[*]} failed"
+    timeout 600 apt-get install -y "${missing[@]}" \
+      || echo "prepare-machine: apt-get install exited non-zero; checking what is usable" >&2
   fi
 fi
+
+for cmd in docker dockerd debootstrap pebble pebble-challtestsrv ssh ssh-keyscan ssh-keygen openssl; do
+  command -v "$cmd" >/dev/null || fail "$cmd is not installed (apt-get install failed?)"
+done
 
 if timeout 10 docker info >/dev/null 2>&1; then
   echo "prepare-machine: docker engine ready"
