@@ -1,11 +1,28 @@
-// Bearer-token check. Both sides are hashed first so the comparison is constant-time whatever
-// the length of what the client sent.
+// Bearer-token check. Tokens are kept as SHA-256 digests and compared with timingSafeEqual, so
+// the check is constant-time whatever the length of what the client sent.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export type TokenCheck = (authorization: string | undefined) => boolean;
+/** The tokens the relay accepts right now. */
+export interface TokenSet {
+  /** undefined means the relay is open: anyone who reaches it spends the key. */
+  current: string | undefined;
+  /** The token being rotated out, accepted until `until` (epoch ms) during a grace period. */
+  previous?: { token: string; until: number };
+}
+
+export interface Authenticator {
+  check(authorization: string | undefined): boolean;
+  /** Swaps the accepted tokens at once: the next request is checked against the new set. */
+  update(tokens: TokenSet): void;
+  isOpen(): boolean;
+}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+export function tokenFingerprint(token: string): string {
+  return `sha256:${digest(token).toString('hex').slice(0, 12)}`;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -14,12 +31,24 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
-/** With no token configured every request passes (the relay warns about that at start-up). */
-export function tokenCheck(relayToken: string | undefined): TokenCheck {
-  if (relayToken === undefined) return () => true;
-  const expected = digest(relayToken);
-  return (authorization) => {
-    const presented = bearerToken(authorization);
-    return presented !== undefined && timingSafeEqual(digest(presented), expected);
+export function createAuthenticator(initial: TokenSet, now: () => number = Date.now): Authenticator {
+  let current: Buffer | undefined;
+  let previous: { digest: Buffer; until: number } | undefined;
+  const update = (tokens: TokenSet) => {
+    current = tokens.current === undefined ? undefined : digest(tokens.current);
+    previous = tokens.previous && { digest: digest(tokens.previous.token), until: tokens.previous.until };
+  };
+  update(initial);
+  return {
+    update,
+    isOpen: () => current === undefined,
+    check(authorization) {
+      if (current === undefined) return true;
+      const presented = bearerToken(authorization);
+      if (presented === undefined) return false;
+      const candidate = digest(presented);
+      if (timingSafeEqual(candidate, current)) return true;
+      return previous !== undefined && now() < previous.until && timingSafeEqual(candidate, previous.digest);
+    },
   };
 }

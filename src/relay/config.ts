@@ -1,6 +1,7 @@
 // Everything the relay server reads from its environment, validated once at start-up.
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import type { TokenSet } from './auth.js';
 
 export interface Upstream {
   /** scheme://host[:port], what undici connects to. */
@@ -22,8 +23,10 @@ export interface Timeouts {
 
 export interface RelayConfig {
   apiKey: string;
-  /** undefined means the relay is open: anyone who reaches it spends the key. */
-  relayToken: string | undefined;
+  /** The tokens accepted at start; `current` undefined means the relay is open. */
+  tokens: TokenSet;
+  /** A dotenv file whose token lines are re-read on change and on SIGHUP (RELAY_ENV_FILE). */
+  tokenFile: string | undefined;
   upstream: Upstream;
   port: number;
   host: string;
@@ -52,7 +55,8 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
   const relayToken = (env.RELAY_TOKEN ?? env.OPENAI_RELAY_TOKEN)?.trim() || undefined;
   return {
     apiKey,
-    relayToken,
+    tokens: { current: relayToken },
+    tokenFile: env.RELAY_ENV_FILE?.trim() || undefined,
     upstream: parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL),
     port: overrides.port ?? parsePort(env.PORT),
     host: overrides.host ?? env.HOST ?? '0.0.0.0',

@@ -1,10 +1,30 @@
-// Runs the relay as a process: start, then stop gracefully on SIGTERM/SIGINT.
+// Runs the relay as a process: start, reload tokens on SIGHUP or when RELAY_ENV_FILE changes,
+// stop gracefully on SIGTERM/SIGINT.
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import { startRelayServer, type RunningRelay } from './server.js';
+import { readTokenFile, watchTokenFile } from './token-file.js';
 
 export async function runRelay(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
-  const relay = await startRelayServer(config, logger);
+  const tokenFile = config.tokenFile;
+  // The file is the live source of truth; the env is what the container started with.
+  const fromFile = tokenFile === undefined ? undefined : await readTokenFile(tokenFile);
+  const relay = await startRelayServer(fromFile ? { ...config, tokens: fromFile } : config, logger);
+
+  if (tokenFile !== undefined) {
+    const reload = () => {
+      readTokenFile(tokenFile).then(
+        (tokens) => {
+          if (tokens) relay.setTokens(tokens);
+          else logger.warn('RELAY_ENV_FILE names no RELAY_TOKEN: keeping the tokens in use', { file: tokenFile });
+        },
+        (error: NodeJS.ErrnoException) => logger.warn('could not re-read RELAY_ENV_FILE: keeping the tokens in use', { file: tokenFile, error: error.code ?? String(error) }),
+      );
+    };
+    watchTokenFile(tokenFile, reload);
+    process.on('SIGHUP', reload);
+  }
+
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {

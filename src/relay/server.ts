@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
-import { tokenCheck } from './auth.js';
+import { createAuthenticator, tokenFingerprint, type TokenSet } from './auth.js';
 import type { Logger } from './log.js';
 import { sendError, sendJson } from './openai-error.js';
 import { isForwardable, pathOnly } from './paths.js';
@@ -12,6 +12,8 @@ import { RELAY_VERSION } from './version.js';
 export interface RunningRelay {
   readonly port: number;
   readonly host: string;
+  /** Replaces the accepted tokens; requests already past the check are not affected. */
+  setTokens(tokens: TokenSet): void;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -22,7 +24,7 @@ function isHealthCheck(req: IncomingMessage): boolean {
 }
 
 export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
-  const authorized = tokenCheck(config.relayToken);
+  const auth = createAuthenticator(config.tokens);
   const forwarder = createForwarder(config.upstream, config.apiKey, createUpstreamAgent(config.timeouts));
   let inFlight = 0;
   let stopping = false;
@@ -58,7 +60,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       sendJson(res, 200, { status: 'ok', version: RELAY_VERSION });
     } else if (!isForwardable(target)) {
       sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under /v1/ and /health.`, 'invalid_request_error', 'not_found');
-    } else if (!authorized(req.headers.authorization)) {
+    } else if (!auth.check(req.headers.authorization)) {
       sendError(res, 401, 'Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>".', 'invalid_request_error', 'invalid_api_key');
     } else {
       forwarder.forward(req, res, exchange, startedAt).catch((error: unknown) => {
@@ -90,7 +92,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   });
   const address = server.address() as AddressInfo;
 
-  if (config.relayToken === undefined) {
+  if (auth.isOpen()) {
     logger.warn('RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.');
   }
   logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, version: RELAY_VERSION });
@@ -98,6 +100,13 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   return {
     port: address.port,
     host: address.address,
+    setTokens(tokens) {
+      auth.update(tokens);
+      logger.info('tokens reloaded', {
+        token: tokens.current && tokenFingerprint(tokens.current),
+        previous_until: tokens.previous && new Date(tokens.previous.until).toISOString(),
+      });
+    },
     async shutdown(graceMs) {
       stopping = true;
       logger.info('relay stopping', { in_flight: inFlight, grace_ms: graceMs });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, tokenCheck } from '../../src/relay/auth.js';
+import { bearerToken, createAuthenticator } from '../../src/relay/auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/relay/headers.js';
 
 describe('the relay token check', () => {
   it('accepts exactly the configured bearer token', () => {
-    const check = tokenCheck('s3cret');
+    const check = (header: string | undefined) => createAuthenticator({ current: 's3cret' }).check(header);
     expect(check('Bearer s3cret')).toBe(true);
     expect(check('bearer s3cret')).toBe(true);
     expect(check('Bearer s3cre')).toBe(false);
@@ -15,7 +15,24 @@ describe('the relay token check', () => {
   });
 
   it('lets everything through when no token is configured', () => {
-    expect(tokenCheck(undefined)(undefined)).toBe(true);
+    expect(createAuthenticator({ current: undefined }).check(undefined)).toBe(true);
+  });
+
+  it('accepts the previous token only until its grace period ends', () => {
+    let now = 1_000;
+    const auth = createAuthenticator({ current: 'new', previous: { token: 'old', until: 2_000 } }, () => now);
+    expect(auth.check('Bearer new')).toBe(true);
+    expect(auth.check('Bearer old')).toBe(true);
+    now = 2_000;
+    expect(auth.check('Bearer old')).toBe(false);
+    expect(auth.check('Bearer new')).toBe(true);
+  });
+
+  it('switches tokens at once on update', () => {
+    const auth = createAuthenticator({ current: 'a' });
+    auth.update({ current: 'b' });
+    expect(auth.check('Bearer a')).toBe(false);
+    expect(auth.check('Bearer b')).toBe(true);
   });
 });
 

@@ -1,0 +1,40 @@
+// Live token reload: the relay re-reads its tokens from RELAY_ENV_FILE (the host's .env, mounted
+// read-only) when the file changes or on SIGHUP, so `relay rotate-token` needs no restart.
+// Only the token lines are read; the rest of the file is the container's start-up env.
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { pickEnvValue } from '../env-local.js';
+import type { TokenSet } from './auth.js';
+
+export const PREVIOUS_TOKEN = 'RELAY_TOKEN_PREVIOUS';
+export const PREVIOUS_TOKEN_UNTIL = 'RELAY_TOKEN_PREVIOUS_UNTIL';
+
+/** The token set in a dotenv text, or undefined when it names no current token (never "open"). */
+export function tokensFromEnvText(text: string): TokenSet | undefined {
+  const current = pickEnvValue(text, 'RELAY_TOKEN') ?? pickEnvValue(text, 'OPENAI_RELAY_TOKEN');
+  if (current === undefined) return undefined;
+  const previousToken = pickEnvValue(text, PREVIOUS_TOKEN);
+  const until = Date.parse(pickEnvValue(text, PREVIOUS_TOKEN_UNTIL) ?? '');
+  return previousToken && Number.isFinite(until) ? { current, previous: { token: previousToken, until } } : { current };
+}
+
+export async function readTokenFile(path: string): Promise<TokenSet | undefined> {
+  return tokensFromEnvText(await readFile(path, 'utf8'));
+}
+
+/**
+ * Calls `onChange` when the file may have changed. Watches the directory, not the file: writers
+ * replace the file by rename, which a watch on the old inode would miss.
+ */
+export function watchTokenFile(path: string, onChange: () => void): FSWatcher {
+  const name = basename(path);
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+    if (changed !== null && changed !== name) return;
+    clearTimeout(timer);
+    // Editors and `mv` fire several events for one change; read once they settle.
+    timer = setTimeout(onChange, 50);
+  });
+  return watcher;
+}
