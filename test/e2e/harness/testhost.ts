@@ -14,9 +14,10 @@ const OWNER_LABEL = 'relay-e2e.owner-pid';
 export interface TestHost {
   /** Container name, also the host's hostname. */
   name: string;
-  sshHost: '127.0.0.1';
+  /** The loopback address the host's ports are published on (127.0.0.1 unless given). */
+  sshHost: string;
   sshPort: number;
-  /** 127.0.0.1 ports where the host's :80 and :443 are published. */
+  /** Ports on `sshHost` where the host's :80 and :443 are published. */
   httpPort: number;
   httpsPort: number;
   user: 'ops';
@@ -42,16 +43,29 @@ const RUN_FLAGS = [
   '--tmpfs', '/run', '--tmpfs', '/run/lock',
 ];
 
-export async function startTestHost(opts: { name?: string; bootTimeoutMs?: number } = {}): Promise<TestHost> {
+export interface TestHostOptions {
+  name?: string;
+  bootTimeoutMs?: number;
+  /**
+   * Publish 22/80/443 on this loopback address at the same port numbers, like a VPS with its own
+   * IP: DNS can point a test domain at it and ACME's HTTP-01 check reaches port 80. Without it,
+   * ports are published on 127.0.0.1 at free numbers.
+   */
+  address?: string;
+}
+
+export async function startTestHost(opts: TestHostOptions = {}): Promise<TestHost> {
   const image = await ensureHostImage();
   await removeLeftoverHosts();
   const name = `${NAME_PREFIX}${opts.name ?? 'host'}-${randomBytes(3).toString('hex')}`;
   const volume = `${name}-docker`;
   const labels = ['--label', LABEL, '--label', `${OWNER_LABEL}=${process.pid}`];
 
+  const address = opts.address ?? '127.0.0.1';
+  const publish = (port: number) => ['-p', opts.address ? `${address}:${port}:${port}` : `${address}::${port}`];
   const host = {
     name,
-    sshHost: '127.0.0.1',
+    sshHost: address,
     user: 'ops',
     identityFile: IDENTITY_FILE,
     exec: (cmd, o = {}) =>
@@ -76,7 +90,7 @@ export async function startTestHost(opts: { name?: string; bootTimeoutMs?: numbe
     await docker([
       'run', '-d', '--name', name, '--hostname', name, ...labels, ...RUN_FLAGS,
       '-v', `${volume}:/var/lib/docker`,
-      '-p', '127.0.0.1::22', '-p', '127.0.0.1::80', '-p', '127.0.0.1::443',
+      ...publish(22), ...publish(80), ...publish(443),
       image, '/sbin/init',
     ]);
     const { ports, gateway } = await inspect(name);
@@ -148,12 +162,12 @@ async function waitForBoot(host: TestHost, timeoutMs: number): Promise<void> {
     throw new Error(`system is ${state || 'not up'}`);
   });
   // docker-proxy accepts TCP before sshd listens inside, so wait for sshd's banner itself.
-  await waitFor(`${host.name}: sshd`, Math.max(deadline - Date.now(), 5_000), () => sshBanner(host.sshPort));
+  await waitFor(`${host.name}: sshd`, Math.max(deadline - Date.now(), 5_000), () => sshBanner(host.sshHost, host.sshPort));
 }
 
-function sshBanner(port: number): Promise<string | undefined> {
+function sshBanner(address: string, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port, timeout: 3_000 });
+    const sock = connect({ host: address, port, timeout: 3_000 });
     const done = (v: string | undefined) => {
       sock.destroy();
       resolve(v);
