@@ -2,7 +2,15 @@
 import { Command, CommanderError } from 'commander';
 import { RelayError } from './errors.js';
 import { printError } from './commands/output.js';
+import { registerCert } from './commands/cert.js';
+import { registerDeploy } from './commands/deploy.js';
+import { registerInit } from './commands/init.js';
+import { registerInstall } from './commands/install.js';
+import { registerLogs } from './commands/logs.js';
+import { registerRestart } from './commands/restart.js';
+import { registerRotateToken } from './commands/rotate-token.js';
 import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
 
 const program = new Command('relay')
   .description('Turn a fresh Ubuntu/Debian VPS into a production OpenAI relay, then operate it.')
@@ -11,10 +19,21 @@ const program = new Command('relay')
     'after',
     `
 Examples:
-  $ relay serve                                  run the relay locally on 127.0.0.1:3001
-  $ relay init --host root@203.0.113.7 --domain relay.example.com --email ops@example.com`,
+  $ relay init --host root@203.0.113.7 --domain relay.example.com --email ops@example.com
+  $ relay logs -f                                follow the relay's requests (host from relay.json)
+  $ relay rotate-token --grace 10m               new token; the old one works 10 more minutes
+  $ relay serve                                  run the relay locally on 127.0.0.1:3001`,
   );
 
+// In the order an operator meets them.
+registerInit(program);
+registerInstall(program);
+registerDeploy(program);
+registerCert(program);
+registerLogs(program);
+registerRestart(program);
+registerRotateToken(program);
+registerStatus(program);
 registerServe(program);
 
 try {

@@ -1,6 +1,6 @@
 // Reads ONE key out of a dotenv-style file (the operator's .env.local) without ever holding the
 // rest of it: the other lines are someone's other secrets and must stay where they are.
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 
 /** Returns the value of `name` in the dotenv text, or undefined. Last assignment wins, like dotenv. */
 export function pickEnvValue(text: string, name: string): string | undefined {
@@ -32,4 +32,38 @@ export async function readEnvFileValue(path: string, name: string): Promise<stri
     throw error;
   }
   return pickEnvValue(text, name);
+}
+
+/** Returns the dotenv text with `name` set to `value`: the last assignment replaced, or a line appended. */
+export function withEnvValue(text: string, name: string, value: string): string {
+  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
+  const assigns = (line: string) => new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=`).test(line);
+  let last = -1;
+  lines.forEach((line, index) => {
+    if (assigns(line)) last = index;
+  });
+  // Earlier duplicates would be dead lines holding an old secret: drop them.
+  const kept = lines.filter((line, index) => !assigns(line) || index === last);
+  const line = `${name}=${value}`;
+  const at = kept.findIndex(assigns);
+  if (at === -1) kept.push(line);
+  else kept[at] = line;
+  return `${kept.join('\n')}\n`;
+}
+
+/**
+ * Sets one key in a dotenv file, keeping every other line as it was. The file ends up mode 600
+ * (it holds secrets) and is replaced atomically.
+ */
+export async function writeEnvFileValue(path: string, name: string, value: string): Promise<void> {
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, withEnvValue(text, name, value), { mode: 0o600 });
+  await chmod(temp, 0o600);
+  await rename(temp, path);
 }

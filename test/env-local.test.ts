@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pickEnvValue, readEnvFileValue } from '../src/env-local.js';
+import { pickEnvValue, readEnvFileValue, withEnvValue, writeEnvFileValue } from '../src/env-local.js';
 
 describe('reading one key out of .env.local', () => {
   it('takes only the named key, in the usual dotenv spellings', () => {
@@ -20,5 +20,23 @@ describe('reading one key out of .env.local', () => {
     expect(await readEnvFileValue(join(dir, '.env.local'), 'OPENAI_API_KEY')).toBeUndefined();
     await writeFile(join(dir, '.env.local'), 'OPENAI_API_KEY=sk-file\n');
     expect(await readEnvFileValue(join(dir, '.env.local'), 'OPENAI_API_KEY')).toBe('sk-file');
+  });
+});
+
+describe('saving a rotated token into .env.local', () => {
+  it('replaces the key and keeps every other line', () => {
+    expect(withEnvValue('A=1\nRELAY_TOKEN=old\nB=2\n', 'RELAY_TOKEN', 'new')).toBe('A=1\nRELAY_TOKEN=new\nB=2\n');
+    expect(withEnvValue('A=1', 'RELAY_TOKEN', 'new')).toBe('A=1\nRELAY_TOKEN=new\n');
+    expect(withEnvValue('', 'RELAY_TOKEN', 'new')).toBe('RELAY_TOKEN=new\n');
+    expect(withEnvValue('RELAY_TOKEN=a\nX=1\nexport RELAY_TOKEN=b\n', 'RELAY_TOKEN', 'c')).toBe('X=1\nRELAY_TOKEN=c\n');
+  });
+
+  it('writes the file with mode 600, even when it was readable before', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    const path = join(dir, '.env.local');
+    await writeFile(path, 'OPENAI_API_KEY=sk-keep\n', { mode: 0o644 });
+    await writeEnvFileValue(path, 'RELAY_TOKEN', 'tok');
+    expect(await readFile(path, 'utf8')).toBe('OPENAI_API_KEY=sk-keep\nRELAY_TOKEN=tok\n');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 });

@@ -97,3 +97,13 @@ function rememberedTarget(project: ProjectSettings): Target {
   if (project.port !== undefined) target.port = project.port;
   return target;
 }
+
+/** Opens the target host, runs `fn`, always closes the connection. */
+export async function withHost<T>(options: TargetOptions, fn: (host: Host) => Promise<T>): Promise<T> {
+  const host = await openHost(options);
+  try {
+    return await fn(host);
+  } finally {
+    await host.close();
+  }
+}

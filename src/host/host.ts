@@ -36,6 +36,8 @@ export interface StreamOptions extends RunOptions {
 export interface Host {
   /** Human name for messages, e.g. "ops@203.0.113.7:22". */
   readonly label: string;
+  /** The IP address this machine reaches the host at (for requests through its nginx). */
+  readonly address: string;
   run(command: string, options?: RunOptions): Promise<RunResult>;
   /** Like run, but hands output over as it arrives. Resolves with the exit code. */
   stream(command: string, options: StreamOptions): Promise<number | null>;

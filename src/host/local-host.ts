@@ -11,6 +11,7 @@ import { placeFileCommand, sudoCommand, writeFileCommand } from './shell.js';
 
 export class LocalHost implements Host {
   readonly label = `local ${userInfo().username}@${hostname()}`;
+  readonly address = '127.0.0.1';
   // Already root, or told not to escalate (tests as a normal user): `sudo: true` adds nothing.
   readonly #isRoot: boolean;
 

@@ -1,5 +1,6 @@
 // `Host` over one SSH connection (node-ssh, ssh2 underneath). The server's key is checked against
 // known_hosts before any credential is offered; every command reuses the one connection.
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import { formatDuration } from '../duration.js';
@@ -56,6 +57,7 @@ interface ExecOptions {
 
 export class SshHost implements Host {
   readonly label: string;
+  readonly address: string;
   readonly user: string;
   #ssh: NodeSSH;
   #connection: Connection;
@@ -63,8 +65,9 @@ export class SshHost implements Host {
   #active = 0;
   #waiting: Array<() => void> = [];
 
-  private constructor(ssh: NodeSSH, options: SshHostOptions) {
+  private constructor(ssh: NodeSSH, options: SshHostOptions, address: string) {
     this.label = hostLabel(options);
+    this.address = address;
     this.user = options.user;
     this.#ssh = ssh;
     this.#connection = ssh.connection as unknown as Connection;
@@ -79,7 +82,9 @@ export class SshHost implements Host {
 
   static async connect(options: SshHostOptions): Promise<SshHost> {
     const ssh = await openConnection(options);
-    return new SshHost(ssh, options);
+    // The same lookup the connection made: where this machine reaches the host.
+    const { address } = await lookup(options.hostName).catch(() => ({ address: options.hostName }));
+    return new SshHost(ssh, options, address);
   }
 
   async run(command: string, options: RunOptions = {}): Promise<RunResult> {

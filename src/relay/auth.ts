@@ -21,10 +21,6 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-export function tokenFingerprint(token: string): string {
-  return `sha256:${digest(token).toString('hex').slice(0, 12)}`;
-}
-
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (!authorization) return undefined;
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);

@@ -2,7 +2,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
-import { createAuthenticator, tokenFingerprint, type TokenSet } from './auth.js';
+import { tokenFingerprint } from '../token.js';
+import { createAuthenticator, type TokenSet } from './auth.js';
 import type { Logger } from './log.js';
 import { sendError, sendJson } from './openai-error.js';
 import { isForwardable, pathOnly } from './paths.js';

@@ -1,0 +1,116 @@
+// `relay deploy`: the bundled relay built into an image on the host, started behind nginx, verified.
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { readLocalApiKey } from '../deploy-env.js';
+import { ConfigError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { parseTarget } from '../host/target.js';
+import { dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
+import { runPlan } from '../plan/executor.js';
+import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
+import { DEFAULT_APP_DIR } from '../plan/operate.js';
+import { describePlan } from '../plan/render-plan.js';
+import { RELAY_VERSION } from '../relay/version.js';
+import { tokenFingerprint } from '../token.js';
+import { printSummary, progressEvents } from './output.js';
+import { projectSettings, rememberSettings } from './project-settings.js';
+import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+
+interface DeployOptions extends TargetOptions {
+  domain?: string;
+  appDir?: string;
+  baseImage: string;
+  openaiBaseUrl?: string;
+  envFile: string;
+  rotateToken?: boolean;
+  dryRun?: boolean;
+}
+
+// Stand-ins for --dry-run, which neither reads the host's token nor prints the key.
+const REDACTED_KEY = '<OPENAI_API_KEY-from-env-file>';
+const REDACTED_TOKEN = '<RELAY_TOKEN-kept-or-generated>';
+
+export function registerDeploy(program: Command): void {
+  const command = program
+    .command('deploy')
+    .description('Build and start the relay on the host behind nginx, then verify it with a real request.')
+    .option('--domain <name>', 'nginx server_name (default: the host address)')
+    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+    .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
+    .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
+    .option('--env-file <path>', 'local file holding OPENAI_API_KEY; only that line is sent to the host', '.env.local')
+    .option('--rotate-token', 'replace the RELAY_TOKEN on the host with a new one (clients must be updated)')
+    .option('--dry-run', 'print the plan and change nothing (does not connect)');
+  addTargetOptions(command);
+  command
+    .addHelpText(
+      'after',
+      `
+What reaches the host: dist/relay-server.mjs, a Dockerfile, compose.yaml, the nginx vhost and a
+.env (mode 600, root only) holding OPENAI_API_KEY from --env-file, RELAY_TOKEN and, if given,
+OPENAI_BASE_URL. Nothing else from --env-file leaves this machine. RELAY_TOKEN is generated on the
+first deploy and kept on every later one (unless --rotate-token). Re-running with nothing changed
+reports "unchanged" and does not restart the container.
+
+Examples:
+  $ relay deploy --host root@203.0.113.7 --domain relay.example.com
+  $ relay deploy                                   # host and domain from relay.json
+  $ relay deploy --base-image node:24-slim --dry-run`,
+    )
+    .action(async (options: DeployOptions) => {
+      const project = await projectSettings();
+      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
+      const domain = options.domain ?? project.domain;
+      const settings: DeploySettings = {
+        appDir,
+        serverName: domain ?? hostAddress(options.host ?? project.host),
+        baseImage: options.baseImage,
+        ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
+        envFile: options.envFile,
+        rotateToken: options.rotateToken ?? false,
+      };
+
+      if (options.dryRun) {
+        await readLocalApiKey(options.envFile);
+        const steps = await dryRunDeployPlan(settings, { apiKey: REDACTED_KEY, token: REDACTED_TOKEN });
+        process.stdout.write(`Plan (nothing is changed; the .env values are placeholders):\n\n${describePlan(steps)}`);
+        return;
+      }
+
+      await withHost(options, async (host) => {
+        const prepared = await prepareDeploy(host, settings);
+        process.stdout.write(`Deploying relay ${RELAY_VERSION} to ${host.label} (${settings.serverName})\n`);
+        const result = await runPlan(host, prepared.steps, progressEvents());
+        printSummary(result);
+        await rememberSettings({ domain, appDir });
+        printToken(prepared.token.origin, prepared.token.token, host, appDir);
+        const scheme = prepared.tls ? 'https' : 'http';
+        process.stdout.write(`Relay: ${chalk.bold(`${scheme}://${settings.serverName}/v1`)}${prepared.tls ? '' : `  (${chalk.dim('`relay cert` adds HTTPS')})`}\n`);
+      });
+    });
+}
+
+function hostAddress(target: string | undefined): string {
+  if (!target) {
+    throw new ConfigError('No server name: pass --domain, or --host so its address can serve as one.', {
+      fix: 'relay deploy --host root@203.0.113.7 --domain relay.example.com',
+    });
+  }
+  return parseTarget(target).host;
+}
+
+function printToken(origin: 'kept' | 'generated' | 'rotated', token: string, host: Host, appDir: string): void {
+  const fp = tokenFingerprint(token);
+  if (origin === 'kept') {
+    process.stdout.write(`RELAY_TOKEN kept (${fp})\n`);
+    return;
+  }
+  const where = `sudo grep RELAY_TOKEN ${appDir}/.env  (on ${host.label})`;
+  // Shown once, and only to a person at a terminal; logs and CI output get the fingerprint.
+  if (process.stdout.isTTY) {
+    process.stdout.write(`RELAY_TOKEN ${origin} (${fp}); clients send it as "Authorization: Bearer <token>":\n  ${token}\n`);
+    process.stdout.write(chalk.dim(`It is not shown again; read it later with: ${where}\n`));
+  } else {
+    process.stdout.write(`RELAY_TOKEN ${origin} (${fp}); read it with: ${where}\n`);
+  }
+}

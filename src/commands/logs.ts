@@ -1,0 +1,59 @@
+// `relay logs`: the relay container's logs, streamed over SSH; Ctrl-C ends it cleanly.
+import type { Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import { logsCommand, type LogsOptions } from '../plan/operate.js';
+import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+
+interface LogsFlags extends TargetOptions {
+  follow?: boolean;
+  since?: string;
+  lines?: string;
+}
+
+export function registerLogs(program: Command): void {
+  const command = program
+    .command('logs')
+    .description("Show the relay container's logs (JSON lines, one per request).")
+    .option('-f, --follow', 'keep streaming new lines until Ctrl-C')
+    .option('--since <when>', 'only lines newer than this: 10m, 2h, or a time such as 2025-01-31T12:00:00Z')
+    .option('-n, --lines <count>', 'only the last <count> lines (default: all)');
+  addTargetOptions(command);
+  command
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ relay logs -n 100                  # the last 100 lines
+  $ relay logs -f --since 10m          # the last 10 minutes, then follow (Ctrl-C to stop)
+  $ relay logs --since 1h | grep '"status":5'`,
+    )
+    .action(async (flags: LogsFlags) => {
+      const options: LogsOptions = { follow: flags.follow ?? false };
+      if (flags.since !== undefined) options.since = flags.since;
+      if (flags.lines !== undefined) options.tail = parseLines(flags.lines);
+
+      await withHost(flags, async (host) => {
+        const abort = new AbortController();
+        const onSigint = () => abort.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          const code = await host.stream(logsCommand(options), {
+            sudo: true,
+            signal: abort.signal,
+            onStdout: (chunk) => process.stdout.write(chunk),
+            onStderr: (chunk) => process.stderr.write(chunk),
+          });
+          // Ctrl-C is how -f is meant to end: not an error.
+          if (!abort.signal.aborted && code !== 0) process.exitCode = code ?? 1;
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      });
+    });
+}
+
+function parseLines(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`-n/--lines must be a whole number; got "${text}"`);
+  return n;
+}

@@ -1,0 +1,41 @@
+// `relay restart`: restart the relay container and wait until it is healthy again.
+import type { Command } from 'commander';
+import { runPlan } from '../plan/executor.js';
+import { DEFAULT_APP_DIR, restartSteps } from '../plan/operate.js';
+import { describePlan } from '../plan/render-plan.js';
+import { printSummary, progressEvents } from './output.js';
+import { projectSettings } from './project-settings.js';
+import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+
+interface RestartOptions extends TargetOptions {
+  appDir?: string;
+  dryRun?: boolean;
+}
+
+export function registerRestart(program: Command): void {
+  const command = program
+    .command('restart')
+    .description('Restart the relay container (streams in flight get RELAY_SHUTDOWN_GRACE to finish) and wait until healthy.')
+    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+    .option('--dry-run', 'print what would run and change nothing (does not connect)');
+  addTargetOptions(command);
+  command
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ relay restart
+  $ relay restart --host root@203.0.113.7`,
+    )
+    .action(async (options: RestartOptions) => {
+      const appDir = options.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
+      const steps = restartSteps(appDir);
+      if (options.dryRun) {
+        process.stdout.write(`Plan (nothing is changed):\n\n${describePlan(steps)}`);
+        return;
+      }
+      await withHost(options, async (host) => {
+        printSummary(await runPlan(host, steps, progressEvents()));
+      });
+    });
+}

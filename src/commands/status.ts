@@ -1,0 +1,73 @@
+// `relay status`: is the host reachable, the container up and healthy, nginx active, the cert valid.
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { RelayError } from '../errors.js';
+import { DEFAULT_APP_DIR, parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
+import { projectSettings } from './project-settings.js';
+import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+
+interface StatusOptions extends TargetOptions {
+  appDir?: string;
+  domain?: string;
+  json?: boolean;
+}
+
+export type StatusReport = { host: string; reachable: true; healthy: boolean } & RelayStatus;
+
+export function registerStatus(program: Command): void {
+  const command = program
+    .command('status')
+    .description('Show the relay on the host: container state and health, image version, nginx, certificate, token fingerprint.')
+    .option('--json', 'print one JSON object instead of text')
+    .option('--domain <name>', 'domain whose certificate to report (default: from relay.json)')
+    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`);
+  addTargetOptions(command);
+  command
+    .addHelpText(
+      'after',
+      `
+Exit status is 0 when the container is healthy and nginx active, 1 otherwise. The token is shown
+as a fingerprint (sha256:...), computed on the host; the token itself never leaves it.
+
+Examples:
+  $ relay status
+  $ relay status --json | jq .container.health`,
+    )
+    .action(async (options: StatusOptions) => {
+      const project = await projectSettings();
+      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
+      const domain = options.domain ?? project.domain;
+      let report: StatusReport;
+      try {
+        report = await withHost(options, async (host) => {
+          const script = domain === undefined ? statusCommand({ appDir }) : statusCommand({ appDir, domain });
+          const result = await host.run(script, { sudo: true });
+          if (result.code !== 0) throw new RelayError(`status script failed on ${host.label}: ${result.stderr.trim()}`);
+          const status = parseStatus(result.stdout);
+          return { host: host.label, reachable: true as const, healthy: status.container.health === 'healthy' && status.nginx.active, ...status };
+        });
+      } catch (error) {
+        if (!options.json || !(error instanceof RelayError)) throw error;
+        process.stdout.write(`${JSON.stringify({ reachable: false, error: error.message, fix: error.fix }, null, 2)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else printStatus(report);
+      if (!report.healthy) process.exitCode = 1;
+    });
+}
+
+function printStatus(r: StatusReport): void {
+  const good = (ok: boolean, text: string) => (ok ? chalk.green(text) : chalk.red(text));
+  const rows: Array<[string, string]> = [
+    ['host', `${r.host} ${chalk.green('reachable')}`],
+    ['container', `${good(r.container.state === 'running', r.container.state)}, ${good(r.container.health === 'healthy', r.container.health)}${r.container.startedAt ? chalk.dim(` since ${r.container.startedAt}`) : ''}${r.container.restarts ? chalk.yellow(` (${r.container.restarts} restarts)`) : ''}`],
+    ['image', r.image.id ? `${r.image.version ?? 'unknown version'} ${chalk.dim(r.image.id.slice(0, 19))}` : chalk.red('none')],
+    ['nginx', good(r.nginx.active, r.nginx.state)],
+    ['boot unit', good(r.systemdUnit === 'enabled', `relay.service ${r.systemdUnit}`)],
+    ['certificate', r.cert ? good(r.cert.daysLeft > 14, `expires ${r.cert.notAfter} (${r.cert.daysLeft} days)`) : chalk.dim('none (HTTP only; `relay cert` adds HTTPS)')],
+    ['token', r.tokenFingerprint ?? chalk.red('no RELAY_TOKEN on the host')],
+  ];
+  for (const [name, value] of rows) process.stdout.write(`${name.padEnd(12)} ${value}\n`);
+}

@@ -1,0 +1,116 @@
+// The host's .env: exactly what the relay container needs and nothing else. OPENAI_API_KEY comes
+// from the operator's .env.local (only that line is ever read), RELAY_TOKEN is generated once and
+// then kept, OPENAI_BASE_URL only when asked for. Pure functions apart from readLocalApiKey.
+import { readEnvFileValue } from './env-local.js';
+import { ConfigError } from './errors.js';
+import { parseUpstream } from './relay/config.js';
+import { generateRelayToken } from './token.js';
+
+export interface DeployEnv {
+  OPENAI_API_KEY: string;
+  RELAY_TOKEN: string;
+  OPENAI_BASE_URL?: string;
+  /** During `relay rotate-token --grace`: the old token, accepted until the ISO time below. */
+  RELAY_TOKEN_PREVIOUS?: string;
+  RELAY_TOKEN_PREVIOUS_UNTIL?: string;
+}
+
+/** The only keys the host's .env ever holds. */
+export const DEPLOY_ENV_KEYS = ['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL', 'RELAY_TOKEN_PREVIOUS', 'RELAY_TOKEN_PREVIOUS_UNTIL'] as const;
+
+// Written unquoted, so a value must survive Compose's env_file parser as-is: no whitespace,
+// quotes, `#` (comment), `$` (interpolation) or backslash.
+const SAFE_VALUE_CHARS = /^[\x21-\x7e]+$/;
+const UNSAFE_CHARS = /["'#$\\]/;
+
+function checkValue(name: string, value: string): string {
+  if (!SAFE_VALUE_CHARS.test(value) || UNSAFE_CHARS.test(value)) {
+    // Never echo the value: it may be a key.
+    throw new ConfigError(`${name} holds characters the host's .env cannot carry unquoted (whitespace, quotes, #, $ or \\).`, {
+      fix: `Check the ${name} line in your .env.local: the value should be a plain key such as sk-...`,
+    });
+  }
+  return value;
+}
+
+/** The .env text for the host, keys in a fixed order so an unchanged deploy writes identical bytes. */
+export function renderDeployEnv(env: DeployEnv): string {
+  const lines = [
+    '# Written by `relay deploy`. Only what the relay container needs; mode 600, root only.',
+    `OPENAI_API_KEY=${checkValue('OPENAI_API_KEY', env.OPENAI_API_KEY)}`,
+    `RELAY_TOKEN=${checkValue('RELAY_TOKEN', env.RELAY_TOKEN)}`,
+  ];
+  if (env.OPENAI_BASE_URL !== undefined) lines.push(`OPENAI_BASE_URL=${checkValue('OPENAI_BASE_URL', env.OPENAI_BASE_URL)}`);
+  if (env.RELAY_TOKEN_PREVIOUS !== undefined && env.RELAY_TOKEN_PREVIOUS_UNTIL !== undefined) {
+    lines.push(`RELAY_TOKEN_PREVIOUS=${checkValue('RELAY_TOKEN_PREVIOUS', env.RELAY_TOKEN_PREVIOUS)}`);
+    lines.push(`RELAY_TOKEN_PREVIOUS_UNTIL=${checkValue('RELAY_TOKEN_PREVIOUS_UNTIL', env.RELAY_TOKEN_PREVIOUS_UNTIL)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Parses the host's existing .env (as written by renderDeployEnv, or edited by hand). */
+export function parseHostEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const value = match[2]!;
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    out[match[1]!] = quoted ? quoted[2]! : value.replace(/\s+#.*$/, '');
+  }
+  return out;
+}
+
+export interface TokenChoice {
+  token: string;
+  /** 'kept' from the host's .env, 'generated' on a first deploy, 'rotated' on --rotate-token. */
+  origin: 'kept' | 'generated' | 'rotated';
+}
+
+/**
+ * Keeps the token already on the host; generates one only when there is none or rotation was
+ * asked for explicitly. `generate` is injectable so tests stay deterministic.
+ */
+export function chooseRelayToken(
+  existingEnvText: string | undefined,
+  options: { rotate?: boolean; generate?: () => string } = {},
+): TokenChoice {
+  const generate = options.generate ?? generateRelayToken;
+  const existing = existingEnvText === undefined ? undefined : parseHostEnv(existingEnvText).RELAY_TOKEN?.trim();
+  if (options.rotate) return { token: generate(), origin: 'rotated' };
+  if (existing) return { token: existing, origin: 'kept' };
+  return { token: generate(), origin: 'generated' };
+}
+
+/** Builds the DeployEnv; validates the base URL the same way the relay will. */
+export function buildDeployEnv(input: { apiKey: string; token: string; baseUrl?: string }): DeployEnv {
+  const env: DeployEnv = { OPENAI_API_KEY: input.apiKey, RELAY_TOKEN: input.token };
+  if (input.baseUrl !== undefined) {
+    parseUpstream(input.baseUrl);
+    env.OPENAI_BASE_URL = input.baseUrl;
+  }
+  return env;
+}
+
+/** The previous token of a rotation still in its grace period, to carry into a rewritten .env. */
+export function previousTokenInGrace(existingEnvText: string | undefined, now: number): Pick<DeployEnv, 'RELAY_TOKEN_PREVIOUS' | 'RELAY_TOKEN_PREVIOUS_UNTIL'> {
+  if (existingEnvText === undefined) return {};
+  const env = parseHostEnv(existingEnvText);
+  const token = env.RELAY_TOKEN_PREVIOUS;
+  const until = env.RELAY_TOKEN_PREVIOUS_UNTIL;
+  if (!token || !until || !(Date.parse(until) > now)) return {};
+  return { RELAY_TOKEN_PREVIOUS: token, RELAY_TOKEN_PREVIOUS_UNTIL: until };
+}
+
+/** Reads OPENAI_API_KEY (only that line) from the operator's .env.local; missing is an error. */
+export async function readLocalApiKey(envFile: string): Promise<string> {
+  const key = (await readEnvFileValue(envFile, 'OPENAI_API_KEY'))?.trim();
+  if (!key) {
+    throw new ConfigError(`No OPENAI_API_KEY in ${envFile}: the relay on the host needs a key to call OpenAI with.`, {
+      fix: `Add a line OPENAI_API_KEY=sk-... to ${envFile} (only that line is sent to the host), or pass --env-file.`,
+    });
+  }
+  return key;
+}

@@ -1,0 +1,108 @@
+// Everything `relay deploy` (and `relay init`) needs to know before it can build the deploy plan:
+// the bundle and templates on this machine, the token and TLS state on the host. No printing.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { buildDeployEnv, chooseRelayToken, previousTokenInGrace, readLocalApiKey, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
+import { ConfigError, RelayError } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { shellQuote } from '../host/shell.js';
+import { certDir } from '../plan/cert-plan.js';
+import { buildDeployPlan, NGINX_SITE, type DeployTemplates, type TlsSettings } from '../plan/deploy-plan.js';
+import type { Step } from '../plan/step.js';
+import { RELAY_VERSION } from '../relay/version.js';
+import { loadTemplate } from '../templates.js';
+
+export interface DeploySettings {
+  appDir: string;
+  serverName: string;
+  baseImage: string;
+  openaiBaseUrl?: string;
+  /** Local file holding OPENAI_API_KEY; only that line is read. */
+  envFile: string;
+  rotateToken?: boolean;
+}
+
+export interface PreparedDeploy {
+  steps: Step[];
+  token: TokenChoice;
+  tls: TlsSettings | undefined;
+}
+
+/** dist/relay-server.mjs sits next to dist/cli.js, which this module is bundled into. */
+export async function readBundle(): Promise<Buffer> {
+  const path = fileURLToPath(new URL('./relay-server.mjs', import.meta.url));
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new ConfigError(`The relay bundle ${path} is missing.`, { fix: 'Run `npm run build` first.', cause: error });
+  }
+}
+
+export function loadDeployTemplates(): DeployTemplates {
+  return {
+    nginx: loadTemplate('nginx/relay.conf'),
+    nginxTls: loadTemplate('nginx/relay-tls.conf'),
+    nginxProxy: loadTemplate('nginx/relay-proxy.conf'),
+    compose: loadTemplate('compose/compose.yaml'),
+    dockerfile: loadTemplate('compose/Dockerfile'),
+    systemd: loadTemplate('systemd/relay.service'),
+  };
+}
+
+/** Builds the plan from placeholders, without touching any host: for --dry-run. */
+export async function dryRunDeployPlan(settings: DeploySettings, placeholders: { apiKey: string; token: string }): Promise<Step[]> {
+  const envFile = renderDeployEnv(buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }));
+  return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, templates: loadDeployTemplates() });
+}
+
+export async function prepareDeploy(host: Host, settings: DeploySettings): Promise<PreparedDeploy> {
+  const apiKey = await readLocalApiKey(settings.envFile);
+  const bundle = await readBundle();
+  await requireInstalled(host);
+  const existing = await readHostFile(host, `${settings.appDir}/.env`);
+  const token = chooseRelayToken(existing, { rotate: settings.rotateToken ?? false });
+  // A rotation still in its grace period keeps its old token valid across a re-deploy.
+  const previous = token.origin === 'kept' ? previousTokenInGrace(existing, Date.now()) : {};
+  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey, token: token.token, ...baseUrl(settings) }), ...previous });
+  const tls = await currentTls(host, settings.serverName);
+  const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls });
+  return { steps, token, tls };
+}
+
+function planBase(settings: DeploySettings) {
+  return { appDir: settings.appDir, serverName: settings.serverName, baseImage: settings.baseImage, version: RELAY_VERSION };
+}
+
+function baseUrl(settings: DeploySettings): { baseUrl?: string } {
+  return settings.openaiBaseUrl === undefined ? {} : { baseUrl: settings.openaiBaseUrl };
+}
+
+async function requireInstalled(host: Host): Promise<void> {
+  const probe = await host.run('command -v docker >/dev/null && docker compose version >/dev/null 2>&1 && command -v nginx >/dev/null', { sudo: true });
+  if (probe.code !== 0) {
+    throw new RelayError(`${host.label} has no Docker Compose v2 or no nginx yet.`, { fix: 'Run `relay install` first.' });
+  }
+}
+
+/** A root-only file on the host, read into memory (it may hold the token); undefined if absent. Never printed. */
+export async function readHostFile(host: Host, path: string): Promise<string | undefined> {
+  const file = shellQuote(path);
+  const result = await host.run(`if [ -f ${file} ]; then cat ${file}; else exit 3; fi`, { sudo: true });
+  if (result.code === 3) return undefined;
+  if (result.code !== 0) throw new RelayError(`could not read ${path} on ${host.label}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/**
+ * Once `relay cert` has obtained a certificate the vhost serves HTTPS; a later deploy keeps it so
+ * (and keeps HSTS if the live vhost sends it) instead of falling back to plain HTTP.
+ */
+export async function currentTls(host: Host, serverName: string): Promise<TlsSettings | undefined> {
+  const dir = certDir(serverName);
+  const probe = await host.run(
+    `test -s ${shellQuote(`${dir}/fullchain.pem`)} || exit 3; grep -q Strict-Transport-Security ${NGINX_SITE} 2>/dev/null && echo hsts; exit 0`,
+    { sudo: true },
+  );
+  if (probe.code !== 0) return undefined;
+  return { certDir: dir, hsts: probe.stdout.includes('hsts') };
+}

@@ -1,0 +1,269 @@
+// `relay deploy` as data: the app directory, the bundle + Dockerfile + compose.yaml + .env, the
+// container built and started only when one of those changed, the boot unit, the nginx vhost
+// (validated before reload, restored if rejected), and a real request through nginx at the end.
+// Pure: the bundle, the template texts and the .env text are passed in.
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../errors.js';
+import type { FileSpec } from '../host/host.js';
+import { shellQuote } from '../host/shell.js';
+import { renderTemplate } from '../templates.js';
+import { CONTAINER_HEALTHY, CONTAINER_NAME, DEPLOY_HASH_LABEL, composeCommand, waitHealthyCommand } from './operate.js';
+import type { Step } from './step.js';
+
+export const DEFAULT_BASE_IMAGE = 'node:24-alpine';
+export const CONTAINER_PORT = 3001;
+export const ACME_ROOT = '/var/www/relay-acme';
+export const NGINX_SITE = '/etc/nginx/sites-available/relay.conf';
+export const NGINX_ENABLED = '/etc/nginx/sites-enabled/relay.conf';
+export const SYSTEMD_UNIT = '/etc/systemd/system/relay.service';
+export const NGINX_PROXY_SNIPPET = '/etc/nginx/snippets/relay-proxy.conf';
+
+/** The template texts, as loadTemplate returns them; passed in so the plan does no I/O. */
+export interface DeployTemplates {
+  nginx: string;
+  /** The HTTPS vhost, used once a certificate exists (`relay cert`). */
+  nginxTls: string;
+  /** The proxy settings both vhosts include. */
+  nginxProxy: string;
+  compose: string;
+  dockerfile: string;
+  systemd: string;
+}
+
+export interface DeployInput {
+  appDir: string;
+  /** nginx server_name: the domain, or else the host's address. */
+  serverName: string;
+  baseImage: string;
+  /** relay's package version: the image tag and its version label. */
+  version: string;
+  /** dist/relay-server.mjs. */
+  bundle: Buffer;
+  /** The host's .env, from renderDeployEnv. */
+  envFile: string;
+  templates: DeployTemplates;
+  /** Serve HTTPS with the certificate in `certDir` (set once `relay cert` obtained one). */
+  tls?: TlsSettings;
+  /** Loopback port the container is published on (nginx's upstream). */
+  hostPort?: number;
+  /** RELAY_SHUTDOWN_GRACE in seconds; Docker's stop_grace_period is 15s more. */
+  shutdownGraceSec?: number;
+  healthTimeoutSec?: number;
+}
+
+export interface TlsSettings {
+  certDir: string;
+  /** Send Strict-Transport-Security (opt-in: browsers then refuse plain HTTP for a year). */
+  hsts: boolean;
+}
+
+export interface RenderedApp {
+  dockerfile: string;
+  compose: string;
+  nginx: string;
+  systemd: string;
+  /** sha256 over everything the container is made of; a label on the container. */
+  deployHash: string;
+}
+
+const SERVER_NAME = /^(?:[A-Za-z0-9_*](?:[A-Za-z0-9_.*-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$/;
+// Image references: [registry/]name[:tag][@digest], lower-case path components.
+const IMAGE_REF = /^[a-z0-9][a-z0-9._\/:@-]*$/i;
+const APP_DIR = /^\/[A-Za-z0-9_.\/-]+$/;
+
+function validate(input: DeployInput): void {
+  if (!SERVER_NAME.test(input.serverName)) {
+    throw new ConfigError(`"${input.serverName}" cannot be an nginx server_name.`, { fix: 'Pass --domain relay.example.com (or an IP address).' });
+  }
+  if (!IMAGE_REF.test(input.baseImage)) {
+    throw new ConfigError(`--base-image "${input.baseImage}" is not an image reference.`, { fix: `Use a reference such as ${DEFAULT_BASE_IMAGE}.` });
+  }
+  if (!APP_DIR.test(input.appDir) || input.appDir.split('/').includes('..') || input.appDir === '/') {
+    throw new ConfigError(`--app-dir "${input.appDir}" must be an absolute path such as /opt/relay.`);
+  }
+}
+
+/** Renders the four templates; the compose file carries the hash of all the container's inputs. */
+export function renderApp(input: DeployInput): RenderedApp {
+  validate(input);
+  const grace = input.shutdownGraceSec ?? 30;
+  const dockerfile = renderTemplate(input.templates.dockerfile, {
+    appDir: input.appDir,
+    baseImage: input.baseImage,
+    version: input.version,
+    containerPort: String(CONTAINER_PORT),
+  });
+  const composeVars = {
+    appDir: input.appDir,
+    version: input.version,
+    hostPort: String(input.hostPort ?? CONTAINER_PORT),
+    containerPort: String(CONTAINER_PORT),
+    shutdownGrace: `${grace}s`,
+    stopGracePeriod: `${grace + 15}s`,
+  };
+  const hash = createHash('sha256');
+  // Token lines are left out: the running relay re-reads them (RELAY_ENV_FILE), so a rotated
+  // token must not make the next deploy rebuild and restart the container.
+  const envForHash = input.envFile.split('\n').filter((line) => !line.startsWith('RELAY_TOKEN')).join('\n');
+  for (const part of [input.bundle, dockerfile, envForHash, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
+    hash.update(createHash('sha256').update(part).digest());
+  }
+  const deployHash = hash.digest('hex');
+  return {
+    dockerfile,
+    compose: renderTemplate(input.templates.compose, { ...composeVars, deployHash }),
+    nginx: renderVhost(input),
+    systemd: renderTemplate(input.templates.systemd, { appDir: input.appDir, stopTimeout: `${grace + 45}s` }),
+    deployHash,
+  };
+}
+
+/** What the nginx vhost is made of: a subset of DeployInput, so `relay cert` needs no bundle. */
+export interface VhostInput {
+  appDir: string;
+  serverName: string;
+  templates: Pick<DeployTemplates, 'nginx' | 'nginxTls' | 'nginxProxy'>;
+  tls?: TlsSettings;
+  hostPort?: number;
+}
+
+function renderVhost(input: VhostInput): string {
+  const vars = { serverName: input.serverName, upstreamPort: String(input.hostPort ?? CONTAINER_PORT), acmeRoot: ACME_ROOT };
+  if (!input.tls) return renderTemplate(input.templates.nginx, vars);
+  return renderTemplate(input.templates.nginxTls, {
+    ...vars,
+    certDir: input.tls.certDir,
+    hstsDirective: input.tls.hsts ? 'add_header Strict-Transport-Security "max-age=31536000" always;' : '# (HSTS off)',
+  });
+}
+
+const rootFile = (path: string, content: string | Buffer, mode = '0644'): FileSpec => ({ path, content, mode, owner: 'root:root' });
+
+/** Staged copy of the vhost in the app dir; the live one is replaced only after `nginx -t`. */
+export function stagedVhostPath(appDir: string): string {
+  return `${appDir}/nginx/relay.conf`;
+}
+
+// $1 staged vhost, $2 live vhost, $3 sites-enabled link, $4 backup of the live one.
+const INSTALL_VHOST = `if [ -e "$2" ]; then cp -p "$2" "$4"; else rm -f "$4"; fi
+install -m 0644 -o root -g root "$1" "$2"
+ln -sfn "$2" "$3"
+if ! nginx -t; then
+  if [ -e "$4" ]; then cp -p "$4" "$2"; else rm -f "$2" "$3"; fi
+  echo "nginx -t rejected the new relay vhost; the previous one is back in place and nginx was not reloaded" >&2
+  exit 1
+fi
+systemctl reload-or-restart nginx`;
+
+/** Installs the staged vhost as the live one; restores the previous one if `nginx -t` rejects it. */
+export function installVhostCommand(staged: string): string {
+  return `sh -c ${shellQuote(INSTALL_VHOST)} install-vhost ${shellQuote(staged)} ${NGINX_SITE} ${NGINX_ENABLED} ${shellQuote(`${staged}.previous`)}`;
+}
+
+/**
+ * A real request through nginx: /health must answer 200, and /v1/models with the token must not
+ * be 401. The token goes from .env to curl through a pipe (`--config -`), never through argv.
+ */
+export function verifyThroughNginxCommand(appDir: string, serverName: string): string {
+  const host = shellQuote(`Host: ${serverName}`);
+  const env = shellQuote(`${appDir}/.env`);
+  return `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H ${host} http://127.0.0.1/health) || code=000
+if [ "$code" != 200 ]; then echo "GET /health through nginx answered $code, not 200" >&2; exit 1; fi
+body=$(mktemp); trap 'rm -f "$body"' EXIT
+code=$(sed -n 's/^RELAY_TOKEN=//p' ${env} | tail -n 1 | { read -r t; printf 'header = "Authorization: Bearer %s"\\n' "$t"; } \\
+  | curl -sS -o "$body" -w '%{http_code}' --max-time 60 --config - -H ${host} http://127.0.0.1/v1/models) || code=000
+case "$code" in
+  401) if grep -q 'relay token' "$body"; then echo "the relay refused its own RELAY_TOKEN (401)" >&2; else echo "the upstream refused OPENAI_API_KEY (401): check the key in your .env.local" >&2; fi; exit 1 ;;
+  000) echo "GET /v1/models through nginx got no answer" >&2; exit 1 ;;
+esac
+exit 0`;
+}
+
+/** Repeats `check` (quietly) until it passes; at the deadline runs it once more to show why not. */
+function pollCommand(check: string, timeoutSec: number): string {
+  return `waited=0
+until (
+${check}
+) 2>/dev/null; do
+  if [ "$waited" -ge ${timeoutSec} ]; then (
+${check}
+); exit 1; fi
+  sleep 2; waited=$((waited + 2))
+done`;
+}
+
+/** The nginx vhost (HTTP, or HTTPS with `input.tls`), validated by `nginx -t` before it goes live. */
+export function vhostStep(input: VhostInput): Step {
+  const staged = stagedVhostPath(input.appDir);
+  return {
+    id: 'nginx.vhost',
+    title: `Configure the nginx vhost for ${input.serverName}${input.tls ? ' (HTTPS)' : ''}`,
+    check: `cmp -s ${shellQuote(staged)} ${NGINX_SITE} && [ "$(readlink ${NGINX_ENABLED})" = ${NGINX_SITE} ]`,
+    files: [rootFile(staged, renderVhost(input)), rootFile(NGINX_PROXY_SNIPPET, input.templates.nginxProxy)],
+    apply: [installVhostCommand(staged)],
+    fix: 'Run `sudo nginx -t` on the host to see what nginx rejects.',
+  };
+}
+
+export function buildDeployPlan(input: DeployInput): Step[] {
+  const app = renderApp(input);
+  const dir = input.appDir;
+  const q = shellQuote;
+  const verify = verifyThroughNginxCommand(dir, input.serverName);
+  return [
+    {
+      id: 'app.dir',
+      title: `Create the app directory ${dir}`,
+      check: `[ "$(stat -c '%U:%G %a' ${q(dir)} 2>/dev/null)" = 'root:root 755' ]`,
+      apply: [`install -d -m 0755 -o root -g root ${q(dir)}`],
+    },
+    {
+      id: 'app.container',
+      title: 'Upload the relay and build and start its container',
+      // Up to date when the running container was made from exactly these files.
+      check: `[ "$(docker inspect -f '{{index .Config.Labels "${DEPLOY_HASH_LABEL}"}} {{.State.Running}}' ${CONTAINER_NAME} 2>/dev/null)" = '${app.deployHash} true' ]`,
+      files: [
+        rootFile(`${dir}/relay-server.mjs`, input.bundle),
+        rootFile(`${dir}/Dockerfile`, app.dockerfile),
+        rootFile(`${dir}/compose.yaml`, app.compose),
+        rootFile(`${dir}/.env`, input.envFile, '0600'),
+      ],
+      apply: [
+        composeCommand(dir, 'build'),
+        composeCommand(dir, 'up -d --remove-orphans'),
+        // The tag moved to the new build: drop relay's untagged old images, nothing else.
+        'docker image prune -f --filter label=org.opencontainers.image.title=relay >/dev/null',
+      ],
+      fix: `Look at the build output above; on the host, \`sudo ${composeCommand(dir, 'logs relay')}\` shows why the container stops.`,
+    },
+    {
+      id: 'app.healthy',
+      title: 'Wait until the relay container is healthy',
+      check: CONTAINER_HEALTHY,
+      apply: [waitHealthyCommand(input.healthTimeoutSec ?? 120)],
+      fix: 'The container did not pass its healthcheck: `relay logs -n 100` shows why.',
+    },
+    {
+      id: 'systemd.unit',
+      title: 'Install the relay.service boot unit',
+      check: 'systemctl is-enabled --quiet relay.service',
+      files: [rootFile(SYSTEMD_UNIT, app.systemd)],
+      apply: ['systemctl daemon-reload', 'systemctl enable relay.service', 'systemctl start relay.service'],
+    },
+    {
+      id: 'nginx.acme-root',
+      title: `Create the ACME webroot ${ACME_ROOT}`,
+      check: `test -d ${ACME_ROOT}`,
+      apply: [`install -d -m 0755 -o root -g root ${ACME_ROOT}`],
+    },
+    vhostStep(input),
+    {
+      id: 'verify.nginx',
+      title: `Verify a request through nginx (Host: ${input.serverName})`,
+      check: verify,
+      // Right after a reload the old workers may still answer for a moment: poll, do not sleep.
+      apply: [pollCommand(verify, 30)],
+      fix: 'On the host, `curl -v -H "Host: <server_name>" http://127.0.0.1/health` and `sudo nginx -T` show what answers instead.',
+    },
+  ];
+}

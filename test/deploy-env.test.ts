@@ -1,0 +1,90 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildDeployEnv, chooseRelayToken, parseHostEnv, readLocalApiKey, renderDeployEnv } from '../src/deploy-env.js';
+import { ConfigError } from '../src/errors.js';
+
+const KEY = 'sk-test-SENTINEL-4f1c9e';
+const OTHER = 'OTHER_SECRET=do-not-ship-7d2a';
+
+async function envLocal(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'relay-deploy-env-'));
+  const path = join(dir, '.env.local');
+  await writeFile(path, text);
+  return path;
+}
+
+function keysOf(envText: string): string[] {
+  return envText
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.slice(0, l.indexOf('=')));
+}
+
+describe("the host's .env", () => {
+  it('holds only OPENAI_API_KEY and RELAY_TOKEN, taken from .env.local and the token', async () => {
+    const path = await envLocal(`# mine\n${OTHER}\nOPENAI_API_KEY=${KEY}\nDATABASE_URL=postgres://x\n`);
+    const text = renderDeployEnv(buildDeployEnv({ apiKey: await readLocalApiKey(path), token: 'f'.repeat(64) }));
+    expect(keysOf(text)).toEqual(['OPENAI_API_KEY', 'RELAY_TOKEN']);
+    expect(text).toContain(`OPENAI_API_KEY=${KEY}\n`);
+    expect(text).toContain(`RELAY_TOKEN=${'f'.repeat(64)}\n`);
+    expect(text).not.toContain('OTHER_SECRET');
+    expect(text).not.toContain('do-not-ship');
+    expect(text).not.toContain('DATABASE_URL');
+  });
+
+  it('adds OPENAI_BASE_URL only when one is given', () => {
+    const text = renderDeployEnv(buildDeployEnv({ apiKey: KEY, token: 't0k', baseUrl: 'http://172.17.0.1:4010' }));
+    expect(keysOf(text)).toEqual(['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL']);
+    expect(text).toContain('OPENAI_BASE_URL=http://172.17.0.1:4010\n');
+    expect(() => buildDeployEnv({ apiKey: KEY, token: 't', baseUrl: 'ftp://x' })).toThrow(ConfigError);
+  });
+
+  it('is the same bytes for the same values, so a re-deploy changes nothing', () => {
+    const env = buildDeployEnv({ apiKey: KEY, token: 'abc' });
+    expect(renderDeployEnv(env)).toBe(renderDeployEnv({ ...env }));
+  });
+
+  it('refuses values the env_file format cannot carry, without echoing them', () => {
+    for (const bad of ['sk-with space', 'sk-"q"', 'sk-$HOME', 'sk-#x', 'sk-new\nline']) {
+      let error: unknown;
+      try {
+        renderDeployEnv({ OPENAI_API_KEY: bad, RELAY_TOKEN: 't' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).not.toContain(bad);
+    }
+  });
+
+  it('fails with the flag to fix when .env.local has no key', async () => {
+    const path = await envLocal(`${OTHER}\n`);
+    await expect(readLocalApiKey(path)).rejects.toThrow(/No OPENAI_API_KEY in .*\.env\.local/);
+    await expect(readLocalApiKey(join(tmpdir(), 'no-such-dir-relay', '.env.local'))).rejects.toBeInstanceOf(ConfigError);
+  });
+});
+
+describe('the relay token across deploys', () => {
+  const generate = () => 'generated-token';
+
+  it('is generated on the first deploy', () => {
+    expect(chooseRelayToken(undefined, { generate })).toEqual({ token: 'generated-token', origin: 'generated' });
+    expect(chooseRelayToken('OPENAI_API_KEY=x\n', { generate })).toEqual({ token: 'generated-token', origin: 'generated' });
+  });
+
+  it('is kept from the host on a re-deploy', () => {
+    const existing = renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: 'kept-token-123' });
+    expect(chooseRelayToken(existing, { generate })).toEqual({ token: 'kept-token-123', origin: 'kept' });
+  });
+
+  it('is replaced only when rotation is asked for', () => {
+    const existing = 'RELAY_TOKEN=kept-token-123\n';
+    expect(chooseRelayToken(existing, { generate, rotate: true })).toEqual({ token: 'generated-token', origin: 'rotated' });
+  });
+
+  it('is read from hand-edited files too', () => {
+    expect(parseHostEnv('export RELAY_TOKEN="quoted"\n# RELAY_TOKEN=old\n')).toEqual({ RELAY_TOKEN: 'quoted' });
+  });
+});

@@ -1,0 +1,297 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildDeployEnv, chooseRelayToken, readLocalApiKey, renderDeployEnv } from '../../src/deploy-env.js';
+import { buildDeployPlan, renderApp, type DeployInput, type DeployTemplates } from '../../src/plan/deploy-plan.js';
+import { logsCommand, parseStatus, restartSteps, statusCommand, waitHealthyCommand } from '../../src/plan/operate.js';
+import type { Step } from '../../src/plan/step.js';
+
+const KEY = 'sk-test-SENTINEL-9b7e11';
+const OTHER_VALUE = 'other-secret-SENTINEL-3c5d';
+const TOKEN = '0123456789abcdef'.repeat(4);
+
+const templates: DeployTemplates = {
+  nginx: readFileSync('templates/nginx/relay.conf', 'utf8'),
+  nginxTls: readFileSync('templates/nginx/relay-tls.conf', 'utf8'),
+  nginxProxy: readFileSync('templates/nginx/relay-proxy.conf', 'utf8'),
+  compose: readFileSync('templates/compose/compose.yaml', 'utf8'),
+  dockerfile: readFileSync('templates/compose/Dockerfile', 'utf8'),
+  systemd: readFileSync('templates/systemd/relay.service', 'utf8'),
+};
+
+function input(overrides: Partial<DeployInput> = {}): DeployInput {
+  return {
+    appDir: '/opt/relay',
+    serverName: 'relay.example.com',
+    baseImage: 'node:24-alpine',
+    version: '0.1.0',
+    bundle: Buffer.from('console.log("relay")\n'),
+    envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: TOKEN }),
+    templates,
+    ...overrides,
+  };
+}
+
+/** Every string a plan holds, file contents included, for "never appears anywhere" checks. */
+function everyString(steps: Step[], { withSecretFile = true } = {}): string {
+  return steps
+    .flatMap((s) => [
+      s.id,
+      s.title,
+      s.check ?? '',
+      s.fix ?? '',
+      ...s.apply,
+      ...(s.files ?? []).flatMap((f) => [f.path, f.mode, f.owner, withSecretFile || !f.path.endsWith('/.env') ? String(f.content) : '']),
+    ])
+    .join('\n');
+}
+
+const commands = (steps: Step[]) => steps.flatMap((s) => [s.check ?? '', ...s.apply]).join('\n');
+const step = (steps: Step[], id: string) => steps.find((s) => s.id === id)!;
+
+describe('relay deploy: the plan', () => {
+  const steps = buildDeployPlan(input());
+
+  it('creates the app dir, starts the container, waits for health, installs the boot unit and the vhost, verifies', () => {
+    expect(steps.map((s) => s.id)).toEqual(['app.dir', 'app.container', 'app.healthy', 'systemd.unit', 'nginx.acme-root', 'nginx.vhost', 'verify.nginx']);
+    for (const s of steps) expect(s.check, s.id).toBeTruthy();
+  });
+
+  it('makes /opt/relay root-owned', () => {
+    expect(step(steps, 'app.dir')).toMatchObject({
+      check: `[ "$(stat -c '%U:%G %a' /opt/relay 2>/dev/null)" = 'root:root 755' ]`,
+      apply: ['install -d -m 0755 -o root -g root /opt/relay'],
+    });
+  });
+
+  it('uploads the bundle, Dockerfile, compose.yaml and a root-only .env', () => {
+    const files = step(steps, 'app.container').files!.map(({ path, mode, owner }) => ({ path, mode, owner }));
+    expect(files).toEqual([
+      { path: '/opt/relay/relay-server.mjs', mode: '0644', owner: 'root:root' },
+      { path: '/opt/relay/Dockerfile', mode: '0644', owner: 'root:root' },
+      { path: '/opt/relay/compose.yaml', mode: '0644', owner: 'root:root' },
+      { path: '/opt/relay/.env', mode: '0600', owner: 'root:root' },
+    ]);
+    expect(step(steps, 'app.container').files![0]!.content).toEqual(input().bundle);
+  });
+
+  it('builds and starts the container only when the running one is not made of these files', () => {
+    const container = step(steps, 'app.container');
+    const { deployHash } = renderApp(input());
+    expect(container.check).toBe(
+      `[ "$(docker inspect -f '{{index .Config.Labels "relay.deploy-hash"}} {{.State.Running}}' relay 2>/dev/null)" = '${deployHash} true' ]`,
+    );
+    expect(container.apply).toEqual([
+      'docker compose -f /opt/relay/compose.yaml build',
+      'docker compose -f /opt/relay/compose.yaml up -d --remove-orphans',
+      'docker image prune -f --filter label=org.opencontainers.image.title=relay >/dev/null',
+    ]);
+  });
+
+  it('changes the deploy hash when the bundle, the .env or the base image change, and only then', () => {
+    const base = renderApp(input()).deployHash;
+    expect(renderApp(input()).deployHash).toBe(base);
+    expect(renderApp(input({ bundle: Buffer.from('other') })).deployHash).not.toBe(base);
+    expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: `${KEY}x`, RELAY_TOKEN: TOKEN }) })).deployHash).not.toBe(base);
+    // Tokens are re-read by the running relay: a rotated token needs no new container.
+    expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: 'x', RELAY_TOKEN_PREVIOUS: TOKEN, RELAY_TOKEN_PREVIOUS_UNTIL: '2030-01-01T00:00:00.000Z' }) })).deployHash).toBe(base);
+    expect(renderApp(input({ baseImage: 'node:24-slim' })).deployHash).not.toBe(base);
+    // The vhost is not part of the container.
+    expect(renderApp(input({ serverName: 'other.example.com' })).deployHash).toBe(base);
+  });
+
+  it('publishes the container on loopback only, restarts it unless stopped, stops it after the relay grace', () => {
+    const compose = renderApp(input()).compose;
+    expect(compose).toContain('- "127.0.0.1:3001:3001"');
+    expect(compose).toContain('restart: unless-stopped');
+    expect(compose).toContain('RELAY_SHUTDOWN_GRACE: 30s');
+    expect(compose).toContain('stop_grace_period: 45s');
+    expect(compose).toContain('env_file: .env');
+    expect(compose).not.toContain(KEY);
+  });
+
+  it('lets the running relay re-read its tokens from the root-only .env, read-only and without capabilities', () => {
+    const compose = renderApp(input()).compose;
+    expect(compose).toContain('RELAY_ENV_FILE: /etc/relay/.env');
+    expect(compose).toContain('- /opt/relay:/etc/relay:ro');
+    expect(compose).toContain('user: "0:0"');
+    expect(compose).toContain('read_only: true');
+    expect(compose).toMatch(/cap_drop:\n\s+- ALL/);
+  });
+
+  it('serves HTTPS once a certificate exists, so a later deploy never falls back to HTTP', () => {
+    const tls = buildDeployPlan(input({ tls: { certDir: '/etc/letsencrypt/live/relay.example.com', hsts: false } }));
+    const vhost = String(step(tls, 'nginx.vhost').files![0]!.content);
+    expect(vhost).toContain('ssl_certificate /etc/letsencrypt/live/relay.example.com/fullchain.pem;');
+    expect(vhost).toContain('return 301 https://$host$request_uri;');
+    expect(vhost).not.toContain('Strict-Transport-Security "');
+  });
+
+  it('builds FROM --base-image, labelled with the version, numeric USER, healthcheck with node', () => {
+    const dockerfile = renderApp(input({ baseImage: 'relay-e2e/node24:base' })).dockerfile;
+    expect(dockerfile).toContain('FROM relay-e2e/node24:base\n');
+    expect(dockerfile).toContain('org.opencontainers.image.version="0.1.0"');
+    expect(dockerfile).toContain('USER 1000:1000\n');
+    expect(dockerfile).toContain(`CMD ["node", "-e", "fetch('http://127.0.0.1:3001/health'`);
+    const instructions = dockerfile.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    expect(instructions).not.toMatch(/curl|wget/);
+  });
+
+  it('installs and enables relay.service', () => {
+    const unit = step(steps, 'systemd.unit');
+    expect(unit.files!.map((f) => [f.path, f.mode, f.owner])).toEqual([['/etc/systemd/system/relay.service', '0644', 'root:root']]);
+    expect(unit.apply).toEqual(['systemctl daemon-reload', 'systemctl enable relay.service', 'systemctl start relay.service']);
+    expect(String(unit.files![0]!.content)).toContain('ExecStart=/usr/bin/docker compose -f /opt/relay/compose.yaml up -d --remove-orphans');
+  });
+
+  it('stages the vhost, installs it in sites-available + sites-enabled, runs nginx -t before reload and restores on failure', () => {
+    const vhost = step(steps, 'nginx.vhost');
+    expect(vhost.files!.map((f) => [f.path, f.mode, f.owner])).toEqual([
+      ['/opt/relay/nginx/relay.conf', '0644', 'root:root'],
+      ['/etc/nginx/snippets/relay-proxy.conf', '0644', 'root:root'],
+    ]);
+    expect(vhost.check).toBe(
+      'cmp -s /opt/relay/nginx/relay.conf /etc/nginx/sites-available/relay.conf && [ "$(readlink /etc/nginx/sites-enabled/relay.conf)" = /etc/nginx/sites-available/relay.conf ]',
+    );
+    const script = vhost.apply.join('\n');
+    expect(script).toContain('/opt/relay/nginx/relay.conf /etc/nginx/sites-available/relay.conf /etc/nginx/sites-enabled/relay.conf /opt/relay/nginx/relay.conf.previous');
+    expect(script.indexOf('nginx -t')).toBeLessThan(script.indexOf('systemctl reload-or-restart nginx'));
+    expect(script).toContain('the previous one is back in place');
+    // Other vhosts (sites-enabled/default, conf.d) are never named.
+    expect(commands(steps)).not.toMatch(/sites-enabled\/(?!relay\.conf)|conf\.d/);
+  });
+
+  it('renders the vhost for the server name with the ACME webroot', () => {
+    const nginx = String(step(steps, 'nginx.vhost').files![0]!.content);
+    expect(nginx).toContain('server_name relay.example.com;');
+    expect(nginx).toContain('root /var/www/relay-acme;');
+    expect(nginx).toContain('server 127.0.0.1:3001;');
+    expect(step(steps, 'nginx.acme-root').apply).toEqual(['install -d -m 0755 -o root -g root /var/www/relay-acme']);
+  });
+
+  it('verifies through nginx with the token sent via curl --config on stdin', () => {
+    const verify = step(steps, 'verify.nginx');
+    expect(verify.check).toContain("-H 'Host: relay.example.com' http://127.0.0.1/health");
+    expect(verify.check).toContain("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env");
+    expect(verify.check).toContain('curl -sS -o "$body" -w \'%{http_code}\' --max-time 60 --config - -H \'Host: relay.example.com\' http://127.0.0.1/v1/models');
+    expect(verify.apply[0]).toContain('if [ "$waited" -ge 30 ]');
+  });
+
+  it('keeps every secret out of commands, titles and every file but .env', () => {
+    const everything = everyString(steps, { withSecretFile: false });
+    expect(everything).not.toContain(KEY);
+    expect(everything).not.toContain(TOKEN);
+    expect(String(step(steps, 'app.container').files![3]!.content)).toContain(`OPENAI_API_KEY=${KEY}`);
+  });
+
+  it('is made of commands /bin/sh can parse', () => {
+    for (const command of [...steps, ...restartSteps('/opt/relay')].flatMap((s) => [s.check ?? '', ...s.apply])) {
+      const result = spawnSync('sh', ['-n', '-c', command], { encoding: 'utf8' });
+      expect(result.stderr, command).toBe('');
+    }
+    expect(spawnSync('sh', ['-n', '-c', statusCommand({ appDir: '/opt/relay', domain: 'x.example' })]).status).toBe(0);
+  });
+
+  it('rejects a server name or base image that would break the files they are pasted into', () => {
+    expect(() => buildDeployPlan(input({ serverName: 'a.com; include /etc/passwd' }))).toThrow(/cannot be an nginx server_name/);
+    expect(() => buildDeployPlan(input({ baseImage: 'node\nRUN rm -rf /' }))).toThrow(/not an image reference/);
+    expect(() => buildDeployPlan(input({ appDir: 'relative' }))).toThrow(/absolute path/);
+  });
+});
+
+describe('relay deploy: secrets from .env.local', () => {
+  it("never carries .env.local's other lines into any field of the plan", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-deploy-plan-'));
+    const envLocal = join(dir, '.env.local');
+    await writeFile(envLocal, `OTHER_SECRET=${OTHER_VALUE}\nOPENAI_API_KEY=${KEY}\n`);
+    const envFile = renderDeployEnv(buildDeployEnv({ apiKey: await readLocalApiKey(envLocal), token: TOKEN, baseUrl: 'http://172.17.0.1:9999' }));
+    const everything = everyString(buildDeployPlan(input({ envFile })));
+    expect(everything).not.toContain('OTHER_SECRET');
+    expect(everything).not.toContain(OTHER_VALUE);
+    expect(everything).toContain(`OPENAI_API_KEY=${KEY}`);
+    expect(everything).toContain('OPENAI_BASE_URL=http://172.17.0.1:9999');
+  });
+
+  it('keeps the token already on the host across a re-deploy', () => {
+    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-old', RELAY_TOKEN: TOKEN });
+    const choice = chooseRelayToken(onHost, { generate: () => 'NEW' });
+    expect(choice.origin).toBe('kept');
+    const envFile = renderDeployEnv(buildDeployEnv({ apiKey: KEY, token: choice.token }));
+    const env = step(buildDeployPlan(input({ envFile })), 'app.container').files!.find((f) => f.path === '/opt/relay/.env')!;
+    expect(String(env.content)).toContain(`RELAY_TOKEN=${TOKEN}\n`);
+    expect(String(env.content)).not.toContain('NEW');
+  });
+});
+
+describe('operating a deployed relay', () => {
+  it('streams logs with docker logs, follow/since/tail as flags', () => {
+    expect(logsCommand()).toBe('docker logs relay');
+    expect(logsCommand({ follow: true, since: '10m', tail: 50 })).toBe('docker logs --tail 50 --since 10m --follow relay');
+    expect(logsCommand({ since: "1h; rm -rf /" })).toBe("docker logs --since '1h; rm -rf /' relay");
+  });
+
+  it('restarts through compose and waits until healthy', () => {
+    const [restart] = restartSteps('/opt/relay');
+    expect(restart!.apply[0]).toBe('docker compose -f /opt/relay/compose.yaml restart relay');
+    expect(restart!.apply[1]).toBe(waitHealthyCommand(120));
+    expect(waitHealthyCommand(60)).toContain('if [ "$waited" -ge 60 ]');
+  });
+
+  it('reports status from one read-only script, the token as a fingerprint computed on the host', () => {
+    const script = statusCommand({ appDir: '/opt/relay', domain: 'relay.example.com' });
+    expect(script).toContain("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env | tail -n 1 | tr -d '\\n' | sha256sum");
+    expect(script).toContain('/etc/letsencrypt/live/relay.example.com/cert.pem');
+    expect(statusCommand({ appDir: '/opt/relay' })).not.toContain('letsencrypt');
+  });
+
+  it('parses the status report', () => {
+    const out = [
+      'container.state=running',
+      'container.health=healthy',
+      'container.startedAt=2025-01-01T00:00:00.000Z',
+      'container.restarts=0',
+      'image.id=sha256:abc',
+      'image.version=0.1.0',
+      'nginx.active=active',
+      'relay.service=enabled',
+      `token.sha256=${'ab'.repeat(32)}`,
+      'cert.notAfter=Mar 31 12:00:00 2025 GMT',
+    ].join('\n');
+    expect(parseStatus(out, new Date('2025-03-01T12:00:00Z'))).toEqual({
+      container: { state: 'running', health: 'healthy', startedAt: '2025-01-01T00:00:00.000Z', restarts: 0 },
+      image: { id: 'sha256:abc', version: '0.1.0' },
+      nginx: { active: true, state: 'active' },
+      systemdUnit: 'enabled',
+      cert: { notAfter: '2025-03-31T12:00:00.000Z', daysLeft: 30 },
+      tokenFingerprint: `sha256:${'ab'.repeat(8)}`,
+    });
+    expect(parseStatus('container.state=missing\ncontainer.health=\nnginx.active=inactive\n')).toEqual({
+      container: { state: 'missing', health: 'none' },
+      image: {},
+      nginx: { active: false, state: 'inactive' },
+      systemdUnit: 'missing',
+    });
+  });
+});
+
+describe('relay deploy --dry-run', () => {
+  it('prints the plan without connecting, and without the key, the token or other lines of .env.local', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-dry-run-'));
+    await writeFile(join(dir, '.env.local'), `OTHER_SECRET=${OTHER_VALUE}\nOPENAI_API_KEY=${KEY}\n`);
+    // 203.0.113.7 is TEST-NET-3: nothing answers there, so a connection attempt would fail the test.
+    const out = execFileSync(process.execPath, [resolve('bin/relay.js'), 'deploy', '--dry-run', '--host', 'root@203.0.113.7', '--yes'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(out).toContain('Upload the relay and build and start its container [app.container]');
+    expect(out).toContain('/opt/relay/.env  0600 root:root');
+    expect(out).toContain('Configure the nginx vhost for 203.0.113.7');
+    expect(out).not.toContain(KEY);
+    expect(out).not.toContain('OTHER_SECRET');
+    expect(out).not.toContain(OTHER_VALUE);
+  });
+});
