@@ -31,6 +31,11 @@ Environment:
   RELAY_CONNECT_TIMEOUT        default 10s     RELAY_FIRST_BYTE_TIMEOUT  default 15m
   RELAY_IDLE_TIMEOUT           default 5m      RELAY_CLIENT_HEADER_TIMEOUT default 30s
   RELAY_SHUTDOWN_GRACE         default 30s: in-flight streams may finish after SIGTERM
+  RELAY_ENV_FILE               re-read RELAY_TOKEN (and a rotation's previous token) from this file on change/SIGHUP
+  RELAY_PATH_PREFIX            serve the API under a prefix, e.g. /openai -> /openai/v1/...
+  RELAY_CORS_ORIGINS           browser origins allowed to call the relay (comma list, or *); default none
+  RELAY_MODELS                 allow-list and aliases, e.g. gpt-4o-mini,fast=gpt-4o-mini; others get 403
+  RELAY_OLLAMA_PATH            serve an Ollama-compatible API under this secret path (off by default)
 
 Example:
   $ echo 'OPENAI_API_KEY=sk-...' > .env.local

@@ -2,6 +2,8 @@
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import type { TokenSet } from './auth.js';
+import { parseCorsOrigins, type CorsPolicy } from './cors.js';
+import { parseModelPolicy, type ModelPolicy } from './models.js';
 
 export interface Upstream {
   /** scheme://host[:port], what undici connects to. */
@@ -33,6 +35,14 @@ export interface RelayConfig {
   timeouts: Timeouts;
   /** How long in-flight requests and streams may run after SIGTERM. */
   shutdownGraceMs: number;
+  /** The API is served at `${pathPrefix}/v1/...` ('' by default, RELAY_PATH_PREFIX). */
+  pathPrefix: string;
+  /** Browser origins allowed to call the relay (RELAY_CORS_ORIGINS); undefined: no CORS at all. */
+  cors: CorsPolicy | undefined;
+  /** Model allow-list and aliases (RELAY_MODELS); undefined: any model, and no body is parsed. */
+  models: ModelPolicy | undefined;
+  /** Secret path the Ollama API emulation lives under (RELAY_OLLAMA_PATH); undefined: off. */
+  ollamaPath: string | undefined;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com';
@@ -67,7 +77,35 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
       clientHeadersMs: parseDuration(env.RELAY_CLIENT_HEADER_TIMEOUT ?? DEFAULT_TIMEOUTS.clientHeaders, 'RELAY_CLIENT_HEADER_TIMEOUT'),
     },
     shutdownGraceMs: parseDuration(env.RELAY_SHUTDOWN_GRACE ?? '30s', 'RELAY_SHUTDOWN_GRACE'),
+    pathPrefix: parsePathPrefix(env.RELAY_PATH_PREFIX),
+    cors: parseCorsOrigins(env.RELAY_CORS_ORIGINS),
+    models: parseModelPolicy(env.RELAY_MODELS),
+    ollamaPath: parseOllamaPath(env.RELAY_OLLAMA_PATH),
   };
+}
+
+const PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+function parsePathPrefix(text: string | undefined): string {
+  const prefix = text?.trim().replace(/\/+$/, '') ?? '';
+  if (prefix === '') return '';
+  if (!PATH.test(prefix) || prefix.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new ConfigError(`RELAY_PATH_PREFIX must be a path such as /openai; got "${text}"`, { fix: 'Use letters, digits and . _ ~ - in segments that start with /.' });
+  }
+  return prefix;
+}
+
+/** The Ollama path is the only credential Ollama clients can send, so it must be hard to guess. */
+function parseOllamaPath(text: string | undefined): string | undefined {
+  const path = text?.trim().replace(/\/+$/, '');
+  if (!path) return undefined;
+  const secret = path.split('/').at(-1) ?? '';
+  if (!PATH.test(path) || secret.length < 16 || path.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new ConfigError('RELAY_OLLAMA_PATH must be a path ending in a secret of at least 16 characters (letters, digits, . _ ~ -).', {
+      fix: 'Generate one: RELAY_OLLAMA_PATH=/$(openssl rand -hex 16)',
+    });
+  }
+  return path;
 }
 
 /** Accepts the base URL with or without a trailing `/v1` or `/`, as the SDKs' own setting is written both ways. */

@@ -47,7 +47,8 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHtt
   const listed = connectionListed(headers);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    // The relay's own CORS policy (RELAY_CORS_ORIGINS) decides which pages may read an answer, not the upstream's.
+    if (HOP_BY_HOP.has(name) || listed?.has(name) || name.startsWith('access-control-')) continue;
     out[name] = headers[name];
   }
   if (isEventStream(headers['content-type'])) {

@@ -17,3 +17,10 @@ export function pathOnly(target: string): string {
   const queryAt = target.indexOf('?');
   return queryAt === -1 ? target : target.slice(0, queryAt);
 }
+
+/** The target with RELAY_PATH_PREFIX taken off, or undefined when it does not start with it. */
+export function stripPrefix(target: string, prefix: string): string | undefined {
+  if (prefix === '') return target;
+  if (!target.startsWith(prefix) || target[prefix.length] !== '/') return undefined;
+  return target.slice(prefix.length);
+}

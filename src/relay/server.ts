@@ -4,10 +4,15 @@ import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
 import { tokenFingerprint } from '../token.js';
 import { createAuthenticator, type TokenSet } from './auth.js';
+import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders } from './cors.js';
 import type { Logger } from './log.js';
+import { createModelGate } from './models.js';
+import { createOllamaApi } from './ollama/api.js';
 import { sendError, sendJson } from './openai-error.js';
-import { isForwardable, pathOnly } from './paths.js';
+import { isForwardable, pathOnly, stripPrefix } from './paths.js';
 import { createForwarder, createUpstreamAgent, type Exchange } from './proxy.js';
+import { createRealtimeProxy } from './realtime.js';
+import { createUpstreamCaller } from './upstream-call.js';
 import { RELAY_VERSION } from './version.js';
 
 export interface RunningRelay {
@@ -26,21 +31,54 @@ function isHealthCheck(req: IncomingMessage): boolean {
 
 export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
   const auth = createAuthenticator(config.tokens);
-  const forwarder = createForwarder(config.upstream, config.apiKey, createUpstreamAgent(config.timeouts));
+  const agent = createUpstreamAgent(config.timeouts);
+  const forwarder = createForwarder(config.upstream, config.apiKey, agent);
+  const caller = createUpstreamCaller(config.upstream, config.apiKey, agent);
+  const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
+  const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
+  const { cors, pathPrefix } = config;
+  const forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number) => {
+    (modelGate ? modelGate.handle(req, res, exchange, startedAt) : forwarder.forward(req, res, exchange, startedAt)).catch((error: unknown) => {
+      logger.error('unexpected relay failure', { error: String(error) });
+      sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
+    });
+  };
   let inFlight = 0;
   let stopping = false;
   let drained: (() => void) | undefined;
+  const finished = () => {
+    inFlight--;
+    if (stopping) {
+      server.closeIdleConnections();
+      if (inFlight === 0) drained?.();
+    }
+  };
+  const realtime = createRealtimeProxy({
+    upstream: config.upstream,
+    apiKey: config.apiKey,
+    timeouts: config.timeouts,
+    auth,
+    pathPrefix,
+    cors,
+    models: config.models,
+    logger,
+    onOpen: () => inFlight++,
+    onClose: finished,
+  });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const startedAt = performance.now();
     const exchange: Exchange = { status: 0, bytesIn: 0, bytesOut: 0, ttfbMs: undefined, requestId: undefined, outcome: 'ok' };
+    const target = req.url ?? '';
+    const ollamaRest = ollama?.match(target);
+    // The Ollama path is a secret: it never reaches the log.
+    const loggedPath = ollamaRest === undefined ? pathOnly(target) : `/<ollama>${pathOnly(ollamaRest)}`;
     inFlight++;
     // Logged a tick after 'close' so every other close listener has recorded the outcome.
     res.once('close', () => setImmediate(() => {
-      inFlight--;
       logger.info('request', {
         method: req.method,
-        path: pathOnly(req.url ?? ''),
+        path: loggedPath,
         status: res.headersSent ? res.statusCode : 499,
         outcome: exchange.outcome,
         duration_ms: round(performance.now() - startedAt),
@@ -49,25 +87,47 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
         bytes_out: exchange.bytesOut,
         request_id: exchange.requestId,
       });
-      if (stopping) {
-        server.closeIdleConnections();
-        if (inFlight === 0) drained?.();
-      }
+      finished();
     }));
     if (stopping) res.setHeader('connection', 'close');
 
-    const target = req.url ?? '';
+    const origin = req.headers.origin;
+    const corsAllowed = cors !== undefined && origin !== undefined && isAllowedOrigin(cors, origin);
+    if (cors && isPreflight(req)) {
+      // Browsers send preflights without credentials: answered here, never forwarded.
+      if (corsAllowed) {
+        res.writeHead(204, preflightHeaders(cors, origin!, req.headers['access-control-request-headers'] as string | undefined));
+        res.end();
+      } else {
+        sendError(res, 403, 'This origin is not allowed to call the relay (see RELAY_CORS_ORIGINS).', 'invalid_request_error', 'origin_not_allowed');
+      }
+      return;
+    }
+    if (corsAllowed) for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin!))) res.setHeader(name, value!);
+
+    const apiTarget = stripPrefix(target, pathPrefix);
     if (isHealthCheck(req)) {
       sendJson(res, 200, { status: 'ok', version: RELAY_VERSION });
-    } else if (!isForwardable(target)) {
-      sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under /v1/ and /health.`, 'invalid_request_error', 'not_found');
+    } else if (ollama && ollamaRest !== undefined) {
+      if (ollamaRest.startsWith('/v1/') && isForwardable(ollamaRest)) {
+        // Ollama's own OpenAI-compatible API, which Copilot's Ollama provider chats through; the
+        // secret path stands in for the token.
+        req.url = ollamaRest;
+        forward(req, res, exchange, startedAt);
+      } else {
+        ollama.handle(req, res, ollamaRest, exchange).catch((error: unknown) => {
+          logger.error('unexpected relay failure', { error: String(error) });
+          sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
+        });
+      }
+    } else if (apiTarget === undefined || !isForwardable(apiTarget)) {
+      sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under ${pathPrefix}/v1/ and /health.`, 'invalid_request_error', 'not_found');
     } else if (!auth.check(req.headers.authorization)) {
       sendError(res, 401, 'Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>".', 'invalid_request_error', 'invalid_api_key');
     } else {
-      forwarder.forward(req, res, exchange, startedAt).catch((error: unknown) => {
-        logger.error('unexpected relay failure', { error: String(error) });
-        sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-      });
+      // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
+      req.url = apiTarget;
+      forward(req, res, exchange, startedAt);
     }
   };
 
@@ -80,9 +140,12 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       keepAliveTimeout: 65_000,
       // How often Node checks the header timeout; its 30 s default would let slow-header clients linger.
       connectionsCheckingInterval: Math.max(250, Math.min(config.timeouts.clientHeadersMs / 4, 30_000)),
+      // Only WebSocket upgrades leave the request path (Node >= 24.9); `Upgrade: h2c` stays plain HTTP.
+      shouldUpgradeCallback: (req: IncomingMessage) => req.headers.upgrade?.toLowerCase() === 'websocket',
     },
     handle,
   );
+  server.on('upgrade', realtime.handleUpgrade);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -122,6 +185,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
         if (inFlight > 0) logger.warn('grace period over: cutting in-flight requests', { in_flight: inFlight });
       }
       server.closeAllConnections();
+      realtime.destroyAll();
       await closed;
       await forwarder.close();
       logger.info('relay stopped');

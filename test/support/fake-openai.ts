@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 export interface SeenRequest {
   method: string;
@@ -17,10 +18,22 @@ export interface Upload {
   sha256: string;
 }
 
+/** One Realtime WebSocket session as the fake upstream saw it. */
+export interface RealtimeSession {
+  url: string;
+  headers: IncomingHttpHeaders;
+  protocol: string;
+  /** Resolves with the close code the upstream saw when the session ended. */
+  closed: Promise<number>;
+}
+
 export interface FakeOpenAI {
   url: string;
   port: number;
   seen: SeenRequest[];
+  /** JSON bodies of chat completion requests, in order. */
+  chatBodies: Array<Record<string, unknown>>;
+  realtime: RealtimeSession[];
   uploads: Upload[];
   /** Wall-clock ms at which each SSE chunk of the last paced stream was written. */
   chunkSentAt: number[];
@@ -38,7 +51,14 @@ export const MODELS = {
   endless: 'endless-stream',
   rateLimited: 'rate-limited',
   usageStream: 'usage-stream',
+  /** Answers with a call to the tool `get_weather` ({"city":"Paris"}), streamed or not. */
+  toolCall: 'tool-call',
 } as const;
+
+export interface FakeOpenAIOptions {
+  /** What GET /v1/models lists (and /v1/models/{id} knows). */
+  models?: string[];
+}
 
 function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -76,8 +96,38 @@ function chunk(model: string, content: string, finish: string | null = null): st
   return `data: ${JSON.stringify(body)}\n\n`;
 }
 
-export async function startFakeOpenAI(host = '127.0.0.1'): Promise<FakeOpenAI> {
+const TOOL_CALL = { id: 'call_fake', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+
+function toolCallStream(res: ServerResponse, model: string): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_tools' });
+  const event = (delta: unknown, finish: string | null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  res.write(event({ role: 'assistant', tool_calls: [{ index: 0, id: TOOL_CALL.id, type: 'function', function: { name: 'get_weather', arguments: '' } }] }, null));
+  res.write(event({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }, null));
+  res.write(event({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, null));
+  res.write(event({}, 'tool_calls'));
+  res.end(`data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\ndata: [DONE]\n\n`);
+}
+
+/** A fake Realtime endpoint: greets with session.created, echoes text as an event and binary as is, closes on request. */
+function acceptRealtime(ws: WebSocket, session: RealtimeSession): void {
+  ws.send(JSON.stringify({ type: 'session.created', session: { url: session.url } }));
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      ws.send(data, { binary: true });
+      return;
+    }
+    const event = JSON.parse(String(data)) as { type?: string; code?: number; reason?: string };
+    if (event.type === 'test.close') ws.close(event.code, event.reason);
+    else ws.send(JSON.stringify({ type: 'echo', event }));
+  });
+}
+
+export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  const modelIds = options.models ?? ['gpt-fake'];
   const seen: SeenRequest[] = [];
+  const chatBodies: Array<Record<string, unknown>> = [];
+  const realtime: RealtimeSession[] = [];
   const uploads: Upload[] = [];
   const chunkSentAt: number[] = [];
   const abortWaiters: Array<(at: number) => void> = [];
@@ -111,16 +161,25 @@ export async function startFakeOpenAI(host = '127.0.0.1'): Promise<FakeOpenAI> {
     const path = (req.url ?? '').split('?')[0];
     try {
       if (req.method === 'GET' && path === '/v1/models') {
-        json(res, 200, { object: 'list', data: [{ id: 'gpt-fake', object: 'model', created: 1, owned_by: 'fake' }] }, {
+        json(res, 200, { object: 'list', data: modelIds.map((id) => ({ id, object: 'model', created: 1, owned_by: 'fake' })) }, {
           'x-ratelimit-limit-requests': '5000',
           'x-ratelimit-remaining-requests': '4999',
           // A hop-by-hop header the relay must not pass on.
           'keep-alive': 'timeout=5',
         });
+      } else if (req.method === 'GET' && path?.startsWith('/v1/models/')) {
+        const id = decodeURIComponent(path.slice('/v1/models/'.length));
+        if (modelIds.includes(id)) json(res, 200, { id, object: 'model', created: 1, owned_by: 'fake' });
+        else json(res, 404, { error: { message: `The model '${id}' does not exist`, type: 'invalid_request_error', code: 'model_not_found', param: 'model' } });
       } else if (req.method === 'POST' && path === '/v1/chat/completions') {
         const body = await readJson(req);
+        chatBodies.push(body);
         const model = String(body.model);
-        if (model === MODELS.rateLimited) {
+        if (model === MODELS.toolCall && body.stream === true) {
+          toolCallStream(res, model);
+        } else if (model === MODELS.toolCall) {
+          json(res, 200, { ...completion(model, ''), choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [TOOL_CALL] }, finish_reason: 'tool_calls', logprobs: null }] });
+        } else if (model === MODELS.rateLimited) {
           json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
         } else if (body.stream === true) {
           streamChat(req, res, model);
@@ -154,6 +213,25 @@ export async function startFakeOpenAI(host = '127.0.0.1'): Promise<FakeOpenAI> {
       json(res, 500, { error: { message: String(error), type: 'server_error', code: 'fake', param: null } });
     }
   });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (!(req.url ?? '').startsWith('/v1/realtime')) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    if (!new URL(req.url ?? '', 'http://x').searchParams.get('model')) {
+      const body = JSON.stringify({ error: { message: 'Missing required parameter: model', type: 'invalid_request_error', code: 'missing_model', param: 'model' } });
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      let closedWith: (code: number) => void = () => {};
+      const session: RealtimeSession = { url: req.url ?? '', headers: req.headers, protocol: ws.protocol, closed: new Promise((resolve) => (closedWith = resolve)) };
+      ws.on('close', (code) => closedWith(code));
+      realtime.push(session);
+      acceptRealtime(ws, session);
+    });
+  });
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -164,12 +242,15 @@ export async function startFakeOpenAI(host = '127.0.0.1'): Promise<FakeOpenAI> {
     url: `http://${host}:${port}`,
     port,
     seen,
+    chatBodies,
+    realtime,
     uploads,
     chunkSentAt,
     streamAborted: () => new Promise((resolve) => abortWaiters.push(resolve)),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        wss.close();
         server.close(() => resolve());
       }),
   };

@@ -1,0 +1,85 @@
+// CORS for browser apps. Off unless RELAY_CORS_ORIGINS names origins (or *): the relay, not the
+// upstream, decides which pages may read its answers. Preflights carry no token by design.
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { ConfigError } from '../errors.js';
+
+export interface CorsPolicy {
+  anyOrigin: boolean;
+  origins: ReadonlySet<string>;
+}
+
+// What the openai SDK and other browser clients send besides the CORS-safelisted headers.
+const ALWAYS_ALLOWED = ['authorization', 'content-type', 'accept', 'idempotency-key', 'openai-organization', 'openai-project', 'openai-beta'];
+const ALLOWED_PATTERN = /^(?:authorization|content-type|accept|accept-language|idempotency-key|x-request-id|openai-[a-z0-9-]+|x-stainless-[a-z0-9-]+)$/;
+
+const EXPOSED = [
+  'x-request-id',
+  'openai-processing-ms',
+  'openai-version',
+  'openai-organization',
+  'openai-project',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-reset-tokens',
+  'retry-after',
+  'retry-after-ms',
+].join(', ');
+
+/** Browsers cache a preflight for at most 2 h (Chromium), 24 h (Firefox). */
+const MAX_AGE_S = '7200';
+
+export function parseCorsOrigins(text: string | undefined): CorsPolicy | undefined {
+  const entries = (text ?? '').split(',').map((entry) => entry.trim().replace(/\/+$/, '')).filter(Boolean);
+  if (entries.length === 0) return undefined;
+  if (entries.includes('*')) return { anyOrigin: true, origins: new Set() };
+  const origins = new Set<string>();
+  for (const entry of entries) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    // An Origin header is exactly scheme://host[:port]; anything else would never match.
+    if (!url || url.origin !== entry) {
+      throw new ConfigError(`RELAY_CORS_ORIGINS: "${entry}" is not an origin.`, { fix: 'List origins as scheme://host[:port], comma-separated, e.g. https://app.example.com,http://localhost:5173 (or * for any).' });
+    }
+    origins.add(url.origin);
+  }
+  return { anyOrigin: false, origins };
+}
+
+export function isAllowedOrigin(policy: CorsPolicy, origin: string): boolean {
+  return policy.anyOrigin || policy.origins.has(origin);
+}
+
+export function isPreflight(req: IncomingMessage): boolean {
+  return req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+}
+
+/** Headers for an actual (non-preflight) response to an allowed origin. */
+export function corsResponseHeaders(policy: CorsPolicy, origin: string): OutgoingHttpHeaders {
+  return {
+    'access-control-allow-origin': policy.anyOrigin ? '*' : origin,
+    'access-control-expose-headers': EXPOSED,
+    ...(policy.anyOrigin ? {} : { vary: 'Origin' }),
+  };
+}
+
+export function preflightHeaders(policy: CorsPolicy, origin: string, requestedHeaders: string | undefined): OutgoingHttpHeaders {
+  const allowed = new Set(ALWAYS_ALLOWED);
+  for (const name of (requestedHeaders ?? '').split(',')) {
+    const header = name.trim().toLowerCase();
+    if (ALLOWED_PATTERN.test(header)) allowed.add(header);
+  }
+  return {
+    'access-control-allow-origin': policy.anyOrigin ? '*' : origin,
+    'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+    'access-control-allow-headers': [...allowed].join(', '),
+    'access-control-max-age': MAX_AGE_S,
+    vary: 'Origin, Access-Control-Request-Headers',
+  };
+}

@@ -1,0 +1,58 @@
+// Reading a JSON request body, for the few features that must look inside one (model allow-list,
+// Ollama emulation). Bounded, so a client cannot make the relay hold more than MAX_JSON_BODY.
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+
+export const MAX_JSON_BODY = 10 * 1024 * 1024;
+
+export class BodyTooLarge extends Error {}
+
+/** Over the limit the rest of the body is read and dropped, so the client can still read the 413. */
+export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks.length = 0;
+      req.off('data', onData);
+      req.resume();
+      reject(new BodyTooLarge());
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}
+
+export function isMultipart(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
+}
+
+export function isJson(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').toLowerCase().split(';')[0]!.trim();
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * The same request with a body the relay has already read (and maybe rewritten), for the
+ * forwarder, which reads method, url, headers and the body stream of what it is given.
+ */
+export function withBody(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const headers = { ...req.headers, 'content-length': String(body.length) };
+  delete headers['transfer-encoding'];
+  return Object.assign(Readable.from([body]), { method: req.method, url: req.url, headers }) as unknown as IncomingMessage;
+}

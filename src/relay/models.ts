@@ -1,0 +1,142 @@
+// Model allow-list and aliases (RELAY_MODELS="gpt-4o-mini,fast=gpt-4o-mini"). Only when it is set
+// does the relay read JSON request bodies, to check and rewrite "model"; multipart uploads are
+// never buffered and pass unchecked.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigError } from '../errors.js';
+import { clientResponseHeaders } from './headers.js';
+import { BodyTooLarge, hasBody, isJson, isMultipart, MAX_JSON_BODY, readBody, withBody } from './json-body.js';
+import { sendError, sendJson } from './openai-error.js';
+import { pathOnly } from './paths.js';
+import type { Exchange } from './proxy.js';
+import type { UpstreamCaller } from './upstream-call.js';
+
+export interface ModelPolicy {
+  /** Name a client may use -> model sent upstream. Allowed models map to themselves. */
+  names: ReadonlyMap<string, string>;
+}
+
+export function parseModelPolicy(text: string | undefined): ModelPolicy | undefined {
+  const entries = (text ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0) return undefined;
+  const names = new Map<string, string>();
+  for (const entry of entries) {
+    const [name, target, extra] = entry.split('=').map((part) => part.trim());
+    if (!name || extra !== undefined || target === '') {
+      throw new ConfigError(`RELAY_MODELS: cannot read "${entry}".`, { fix: 'List models and aliases comma-separated, e.g. RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini' });
+    }
+    names.set(name, target ?? name);
+  }
+  return { names };
+}
+
+/** The upstream model for a name a client sent, or undefined when it is not allowed. */
+export function resolveModel(policy: ModelPolicy, name: string): string | undefined {
+  return policy.names.get(name);
+}
+
+function refuseModel(res: ServerResponse, policy: ModelPolicy, model: string): void {
+  // OpenAI answers 403 model_not_found when a project may not use a model.
+  sendError(res, 403, `The model \`${model.slice(0, 100)}\` is not available on this relay. Available: ${[...policy.names.keys()].join(', ')}.`, 'invalid_request_error', 'model_not_found');
+}
+
+interface ModelEntry {
+  id: string;
+  object?: string;
+  [key: string]: unknown;
+}
+
+/** The upstream's list filtered to the allow-list, aliases listed as models of their own. */
+export function filterModelList(policy: ModelPolicy, upstreamModels: ModelEntry[]): ModelEntry[] {
+  const byId = new Map(upstreamModels.map((model) => [model.id, model]));
+  const out: ModelEntry[] = [];
+  for (const [name, target] of policy.names) {
+    const found = byId.get(target);
+    if (found) out.push({ ...found, id: name });
+  }
+  return out;
+}
+
+type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number) => Promise<void>;
+
+export interface ModelGate {
+  handle(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number): Promise<void>;
+}
+
+export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, forward: Forward): ModelGate {
+  const answerFromUpstream = async (res: ServerResponse, exchange: Exchange, path: string, shape: (json: unknown) => unknown) => {
+    let answer: Awaited<ReturnType<UpstreamCaller['json']>>;
+    try {
+      answer = await caller.json(path);
+    } catch {
+      exchange.outcome = 'upstream_error';
+      sendError(res, 502, 'The relay could not reach the upstream API.', 'relay_error', 'upstream_unreachable');
+      return;
+    }
+    const { status, headers, json } = answer;
+    exchange.requestId = headers['x-request-id'] as string | undefined;
+    const out = clientResponseHeaders(headers);
+    delete out['content-length'];
+    delete out['content-type'];
+    delete out['content-encoding'];
+    sendJson(res, status, status === 200 ? shape(json) : json, out as Record<string, string>);
+  };
+
+  return {
+    async handle(req, res, exchange, startedAt) {
+      const path = pathOnly(req.url ?? '');
+      if (req.method === 'GET' && path === '/v1/models') {
+        await answerFromUpstream(res, exchange, path, (json) => ({ ...(json as object), data: filterModelList(policy, (json as { data?: ModelEntry[] }).data ?? []) }));
+        return;
+      }
+      const single = /^\/v1\/models\/([^/]+)$/.exec(path);
+      if (single) {
+        const name = decodeURIComponent(single[1]!);
+        const target = resolveModel(policy, name);
+        if (target === undefined) {
+          sendError(res, 404, `The model \`${name.slice(0, 100)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
+        } else if (req.method === 'GET') {
+          await answerFromUpstream(res, exchange, `/v1/models/${encodeURIComponent(target)}`, (json) => ({ ...(json as object), id: name }));
+        } else {
+          await forward(req, res, exchange, startedAt);
+        }
+        return;
+      }
+      if (!hasBody(req) || isMultipart(req) || req.method === 'GET' || req.method === 'HEAD') {
+        await forward(req, res, exchange, startedAt);
+        return;
+      }
+      const encoding = req.headers['content-encoding'];
+      if (encoding !== undefined && encoding !== 'identity') {
+        sendError(res, 415, 'This relay checks the model of each request and cannot read compressed request bodies: send it uncompressed.', 'invalid_request_error', 'unsupported_content_encoding');
+        return;
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req);
+      } catch (error) {
+        if (!(error instanceof BodyTooLarge)) throw error;
+        sendError(res, 413, `JSON request bodies are limited to ${MAX_JSON_BODY / 1024 / 1024} MB on this relay.`, 'invalid_request_error', 'request_too_large');
+        return;
+      }
+      // Counted here for a refusal; the forwarder counts again what it sends.
+      exchange.bytesIn = body.length;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        if (isJson(req)) {
+          sendError(res, 400, 'The request body is not valid JSON.', 'invalid_request_error', 'invalid_json');
+          return;
+        }
+      }
+      const model = (parsed as { model?: unknown } | undefined)?.model;
+      if (typeof model === 'string') {
+        const target = resolveModel(policy, model);
+        if (target === undefined) return refuseModel(res, policy, model);
+        if (target !== model) body = Buffer.from(JSON.stringify({ ...(parsed as object), model: target }));
+      }
+      exchange.bytesIn = 0;
+      await forward(withBody(req, body), res, exchange, startedAt);
+    },
+  };
+}

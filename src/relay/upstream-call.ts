@@ -1,0 +1,43 @@
+// Calls the relay makes on its own behalf (filtered model lists, the Ollama emulation), through
+// the same undici dispatcher as the proxy: one HTTP client, one connection pool, one set of timeouts.
+import type { Dispatcher } from 'undici';
+import type { Upstream } from './config.js';
+
+export interface UpstreamCaller {
+  /** `path` starts with /v1/; a body is sent as JSON. */
+  call(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData>;
+  /** Reads a JSON answer; `json` is undefined when the body is not JSON. */
+  json(path: string, signal?: AbortSignal): Promise<{ status: number; headers: Dispatcher.ResponseData['headers']; json: unknown }>;
+}
+
+export function createUpstreamCaller(upstream: Upstream, apiKey: string, dispatcher: Dispatcher): UpstreamCaller {
+  const call: UpstreamCaller['call'] = (method, path, body, signal) =>
+    dispatcher.request({
+      origin: upstream.origin,
+      path: upstream.basePath + path,
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal,
+    });
+  return {
+    call,
+    async json(path, signal) {
+      const answer = await call('GET', path, undefined, signal);
+      const text = await answer.body.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: answer.statusCode, headers: answer.headers, json };
+    },
+  };
+}
+
+/** The message of an OpenAI-shaped error body, if it is one. */
+export function upstreamErrorMessage(json: unknown): string | undefined {
+  const message = (json as { error?: { message?: unknown } } | undefined)?.error?.message;
+  return typeof message === 'string' ? message : undefined;
+}
