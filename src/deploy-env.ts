@@ -94,13 +94,17 @@ export function buildDeployEnv(input: { apiKey: string; token: string; baseUrl?:
   return env;
 }
 
-/** The previous token of a rotation still in its grace period, to carry into a rewritten .env. */
-export function previousTokenInGrace(existingEnvText: string | undefined, now: number): Pick<DeployEnv, 'RELAY_TOKEN_PREVIOUS' | 'RELAY_TOKEN_PREVIOUS_UNTIL'> {
+/**
+ * The previous-token lines of the last rotation, carried over unchanged: rewriting .env without
+ * them would change the container's env_file and make Compose recreate it. Once past its UNTIL
+ * the old token is refused anyway; the next rotation replaces the lines.
+ */
+export function previousTokenLines(existingEnvText: string | undefined): Pick<DeployEnv, 'RELAY_TOKEN_PREVIOUS' | 'RELAY_TOKEN_PREVIOUS_UNTIL'> {
   if (existingEnvText === undefined) return {};
   const env = parseHostEnv(existingEnvText);
   const token = env.RELAY_TOKEN_PREVIOUS;
   const until = env.RELAY_TOKEN_PREVIOUS_UNTIL;
-  if (!token || !until || !(Date.parse(until) > now)) return {};
+  if (!token || !until) return {};
   return { RELAY_TOKEN_PREVIOUS: token, RELAY_TOKEN_PREVIOUS_UNTIL: until };
 }
 

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildDeployEnv, chooseRelayToken, parseHostEnv, readLocalApiKey, renderDeployEnv } from '../src/deploy-env.js';
+import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, renderDeployEnv } from '../src/deploy-env.js';
 import { ConfigError } from '../src/errors.js';
 
 const KEY = 'sk-test-SENTINEL-4f1c9e';
@@ -86,5 +86,20 @@ describe('the relay token across deploys', () => {
 
   it('is read from hand-edited files too', () => {
     expect(parseHostEnv('export RELAY_TOKEN="quoted"\n# RELAY_TOKEN=old\n')).toEqual({ RELAY_TOKEN: 'quoted' });
+  });
+});
+
+describe('re-deploying after a token rotation', () => {
+  it('keeps the previous-token lines as they are, so the container env does not change', () => {
+    const afterRotation = renderDeployEnv({
+      OPENAI_API_KEY: 'sk-a',
+      RELAY_TOKEN: 'new',
+      RELAY_TOKEN_PREVIOUS: 'old',
+      RELAY_TOKEN_PREVIOUS_UNTIL: '2020-01-01T00:00:00.000Z',
+    });
+    const token = chooseRelayToken(afterRotation);
+    expect(token).toEqual({ token: 'new', origin: 'kept' });
+    const redeployed = renderDeployEnv({ ...buildDeployEnv({ apiKey: 'sk-a', token: token.token }), ...previousTokenLines(afterRotation) });
+    expect(redeployed).toBe(afterRotation);
   });
 });

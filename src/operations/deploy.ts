@@ -2,7 +2,7 @@
 // the bundle and templates on this machine, the token and TLS state on the host. No printing.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { buildDeployEnv, chooseRelayToken, previousTokenInGrace, readLocalApiKey, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
+import { buildDeployEnv, chooseRelayToken, previousTokenLines, readLocalApiKey, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
 import { ConfigError, RelayError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
@@ -61,8 +61,8 @@ export async function prepareDeploy(host: Host, settings: DeploySettings): Promi
   await requireInstalled(host);
   const existing = await readHostFile(host, `${settings.appDir}/.env`);
   const token = chooseRelayToken(existing, { rotate: settings.rotateToken ?? false });
-  // A rotation still in its grace period keeps its old token valid across a re-deploy.
-  const previous = token.origin === 'kept' ? previousTokenInGrace(existing, Date.now()) : {};
+  // A re-deploy keeps the last rotation's lines as they are (a grace period stays valid).
+  const previous = token.origin === 'kept' ? previousTokenLines(existing) : {};
   const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey, token: token.token, ...baseUrl(settings) }), ...previous });
   const tls = await currentTls(host, settings.serverName);
   const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls });

@@ -164,14 +164,18 @@ export function installVhostCommand(staged: string): string {
  * A real request through nginx: /health must answer 200, and /v1/models with the token must not
  * be 401. The token goes from .env to curl through a pipe (`--config -`), never through argv.
  */
-export function verifyThroughNginxCommand(appDir: string, serverName: string): string {
+export function verifyThroughNginxCommand(appDir: string, serverName: string, tls = false): string {
   const host = shellQuote(`Host: ${serverName}`);
   const env = shellQuote(`${appDir}/.env`);
-  return `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H ${host} http://127.0.0.1/health) || code=000
+  // With HTTPS, port 80 only redirects: ask nginx on 443 with the right SNI. -k because this host
+  // need not trust a private CA; \`relay cert\` checks the chain from the operator's machine.
+  const base = tls ? `https://${serverName}` : 'http://127.0.0.1';
+  const via = tls ? ` -k --resolve ${shellQuote(`${serverName}:443:127.0.0.1`)}` : '';
+  return `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10${via} -H ${host} ${base}/health) || code=000
 if [ "$code" != 200 ]; then echo "GET /health through nginx answered $code, not 200" >&2; exit 1; fi
 body=$(mktemp); trap 'rm -f "$body"' EXIT
 code=$(sed -n 's/^RELAY_TOKEN=//p' ${env} | tail -n 1 | { read -r t; printf 'header = "Authorization: Bearer %s"\\n' "$t"; } \\
-  | curl -sS -o "$body" -w '%{http_code}' --max-time 60 --config - -H ${host} http://127.0.0.1/v1/models) || code=000
+  | curl -sS -o "$body" -w '%{http_code}' --max-time 60 --config -${via} -H ${host} ${base}/v1/models) || code=000
 case "$code" in
   401) if grep -q 'relay token' "$body"; then echo "the relay refused its own RELAY_TOKEN (401)" >&2; else echo "the upstream refused OPENAI_API_KEY (401): check the key in your .env.local" >&2; fi; exit 1 ;;
   000) echo "GET /v1/models through nginx got no answer" >&2; exit 1 ;;
@@ -209,7 +213,7 @@ export function buildDeployPlan(input: DeployInput): Step[] {
   const app = renderApp(input);
   const dir = input.appDir;
   const q = shellQuote;
-  const verify = verifyThroughNginxCommand(dir, input.serverName);
+  const verify = verifyThroughNginxCommand(dir, input.serverName, input.tls !== undefined);
   return [
     {
       id: 'app.dir',

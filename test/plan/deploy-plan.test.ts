@@ -128,6 +128,8 @@ describe('relay deploy: the plan', () => {
     expect(vhost).toContain('ssl_certificate /etc/letsencrypt/live/relay.example.com/fullchain.pem;');
     expect(vhost).toContain('return 301 https://$host$request_uri;');
     expect(vhost).not.toContain('Strict-Transport-Security "');
+    // Port 80 only redirects then: the check asks nginx on 443 with the domain's SNI.
+    expect(step(tls, 'verify.nginx').check).toContain("--max-time 10 -k --resolve relay.example.com:443:127.0.0.1 -H 'Host: relay.example.com' https://relay.example.com/health");
   });
 
   it('builds FROM --base-image, labelled with the version, numeric USER, healthcheck with node', () => {
