@@ -15,6 +15,8 @@ export interface Pebble {
   directoryUrl: string;
   /** CA of pebble's own HTTPS listener: install it in the host's trust store. */
   caCertPem: string;
+  /** challtestsrv's DNS server, "127.0.0.1:<port>": a resolver for this machine that knows `addA`'s names. */
+  dnsServer: string;
   /** Makes challtestsrv's DNS answer `domain` with `ip` (127.0.0.1 = the published test host). */
   addA(domain: string, ip: string): Promise<void>;
   /** PEM of the root that signs issued certificates; new at every start. */
@@ -108,6 +110,7 @@ export async function startPebble(opts: { httpPort: number; gateway: string; tls
     return {
       directoryUrl,
       caCertPem,
+      dnsServer: `127.0.0.1:${dnsPort}`,
       addA: async (domain, ip) => {
         const res = await request(`${challtestsrv}/add-a`, {
           method: 'POST',

@@ -1,0 +1,324 @@
+// `relay init`, `relay logs -f` and `relay rotate-token` as a user runs them (issue 4), against a
+// disposable fresh Debian host that has an address of its own (127.0.0.2, ports 22/80/443) and a
+// domain pointing at it. Pebble stands in for Let's Encrypt and challtestsrv for DNS; a fake OpenAI
+// upstream on this machine answers. The client side is the official openai SDK over HTTPS,
+// trusting only pebble's root. A sentinel key must never show up in any output or log, and the
+// other lines of .env.local must never reach the host.
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pickEnvValue } from '../../src/env-local.js';
+import { tokenFingerprint } from '../../src/token.js';
+import { MODELS, PACE_MS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { startPebble, type Pebble } from './harness/pebble.js';
+import { sleep } from './harness/run.js';
+import { ensureNodeBaseImage, startTestHost, type TestHost } from './harness/testhost.js';
+import { relayCli, shown, type RelayCli } from './support/cli.js';
+import { httpsClient, servedCertificate, type HttpsClient } from './support/https-client.js';
+
+const DOMAIN = 'relay.test';
+/** The host's own address: its 22/80/443 are published here, and DNS for DOMAIN points here. */
+const ADDRESS = '127.0.0.2';
+const KEY = `sk-e2e-SENTINEL-${randomBytes(8).toString('hex')}`;
+const OTHER_VALUE = `other-SENTINEL-${randomBytes(8).toString('hex')}`;
+
+let host: TestHost;
+let pebble: Pebble;
+let upstream: FakeOpenAI;
+let cli: RelayCli;
+let client: HttpsClient;
+let work: string;
+let nodeImage: string;
+/** pebble's issuing root: what a user's machine would already trust for Let's Encrypt. */
+let root: string;
+let caFile: string;
+let envFile: string;
+
+/** Everything `relay init` needs, the same both times. */
+function initArgs(): string[] {
+  return [
+    'init', '--host', `ops@${ADDRESS}`, '-i', host.identityFile, '--accept-new-host-key', '--yes',
+    '--domain', DOMAIN, '--email', `ops@${DOMAIN}`,
+    '--acme-server', pebble.directoryUrl, '--resolver', pebble.dnsServer, '--ca-file', caFile,
+    '--docker-source', 'distro', '--base-image', nodeImage,
+    '--openai-base-url', upstream.url, '--env-file', envFile, '--verify-model', 'gpt-fake',
+  ];
+}
+
+async function onHost(cmd: string): Promise<string> {
+  const r = await host.exec(cmd);
+  if (r.exitCode !== 0) throw new Error(`on host: ${cmd}: exit ${r.exitCode}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The token as the user has it: RELAY_TOKEN in their .env.local. */
+async function localToken(): Promise<string> {
+  const token = pickEnvValue(await readFile(envFile, 'utf8'), 'RELAY_TOKEN');
+  if (!token) throw new Error(`no RELAY_TOKEN in ${envFile}`);
+  return token;
+}
+
+/** Test-side only: the token the relay holds, read on the host as root. */
+async function hostToken(): Promise<string> {
+  return (await onHost("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env")).trim();
+}
+
+/** A paced streamed chat completion through nginx over HTTPS; when each content chunk arrived. */
+async function streamPaced(token: string): Promise<{ parts: string[]; arrivals: number[] }> {
+  const stream = await client.openai(token).chat.completions.create({
+    model: MODELS.paced, stream: true, messages: [{ role: 'user', content: 'count' }],
+  });
+  const parts: string[] = [];
+  const arrivals: number[] = [];
+  for await (const event of stream) {
+    const content = event.choices[0]?.delta.content;
+    if (content) {
+      arrivals.push(Date.now());
+      parts.push(content);
+    }
+  }
+  return { parts, arrivals };
+}
+
+/** Status of GET /v1/models over HTTPS with `token`. */
+async function modelsStatus(token: string): Promise<number> {
+  const res = await client.fetch(`https://${DOMAIN}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A plain-HTTP request to the host's :80 for DOMAIN, redirects not followed. */
+function plainHttp(path: string): Promise<{ status: number; location?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: ADDRESS, port: 80, path, headers: { host: DOMAIN }, timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+    });
+    req.once('timeout', () => req.destroy(new Error(`GET http://${ADDRESS}${path} timed out`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  [host, nodeImage] = await Promise.all([startTestHost({ name: 'tls', address: ADDRESS }), ensureNodeBaseImage()]);
+  // Pebble validates HTTP-01 at <DNS answer>:80, which is the host's own port 80.
+  pebble = await startPebble({ httpPort: 80, gateway: host.gateway });
+  await pebble.addA(DOMAIN, ADDRESS);
+  // certbot on the host must trust pebble's ACME listener, as it trusts Let's Encrypt's.
+  const trust = await host.exec('cat > /usr/local/share/ca-certificates/pebble-acme.crt && update-ca-certificates', { input: pebble.caCertPem });
+  expect(trust.exitCode, trust.stderr).toBe(0);
+  root = await pebble.issuingRoot();
+  upstream = await startFakeOpenAI(host.gateway);
+  client = httpsClient({ domain: DOMAIN, address: ADDRESS, ca: root });
+
+  work = await mkdtemp(join(tmpdir(), 'relay-e2e-project-'));
+  caFile = join(work, 'pebble-root.pem');
+  envFile = join(work, '.env.local');
+  await writeFile(caFile, root);
+  await writeFile(envFile, `# the operator's own file\nOTHER_SECRET=${OTHER_VALUE}\nOPENAI_API_KEY=${KEY}\n`);
+  cli = await relayCli(work);
+
+  // The node base image cannot be pulled here: install Docker first, then load the image into it.
+  const install = await cli.run(['install', '--host', `ops@${ADDRESS}`, '-i', host.identityFile, '--accept-new-host-key', '--yes', '--docker-source', 'distro']);
+  expect(install.exitCode, shown(install)).toBe(0);
+  await host.loadImage(nodeImage);
+}, 1_200_000);
+
+afterAll(async () => {
+  await client?.close();
+  await cli?.close();
+  await upstream?.close();
+  await pebble?.stop();
+  await host?.destroy();
+  if (work) await rm(work, { recursive: true, force: true });
+}, 120_000);
+
+describe('relay init on a fresh host with a domain', () => {
+  let initToken: string;
+
+  it('goes from installed host to a verified HTTPS relay, step by step, and says what to paste next', async () => {
+    const r = await cli.run(initArgs(), 900_000);
+    expect(r.exitCode, `${shown(r)}\n--- pebble ---\n${pebble.logs()}`).toBe(0);
+    expect(r.stdout).toMatch(/✓ .+ \((changed|unchanged)\) \d+(\.\d+)?m?s/);
+    expect(r.stdout).toMatch(/Done in \d+(\.\d+)?m?s/);
+    expect(r.stdout).toContain(`Base URL: https://${DOMAIN}/v1`);
+    expect(r.stdout).toContain(`OPENAI_REVERSE_PROXY=https://${DOMAIN}/v1`);
+    expect(r.stdout).toMatch(new RegExp(`OPENAI_API_BASE_URL=https://${DOMAIN.replace('.', '\\.')}/v1`));
+    expect(r.stdout).toMatch(/openai/i);
+    expect(r.stdout).toContain(`curl`);
+
+    // Not a TTY: the token went to .env.local, and only its fingerprint to the screen.
+    initToken = await localToken();
+    expect(initToken).toBe(await hostToken());
+    expect(r.stdout + r.stderr).not.toContain(initToken);
+    expect(r.stdout).toContain(tokenFingerprint(initToken));
+    expect((await stat(envFile)).mode & 0o777).toBe(0o600);
+    // The operator's other lines are still there.
+    expect(pickEnvValue(await readFile(envFile, 'utf8'), 'OTHER_SECRET')).toBe(OTHER_VALUE);
+  }, 900_000);
+
+  it('serves a certificate for the domain that chains to the ACME CA’s root', async () => {
+    const served = await servedCertificate({ domain: DOMAIN, address: ADDRESS, ca: root });
+    expect(served.authorizationError).toBeUndefined();
+    expect(served.authorized).toBe(true);
+    expect(served.certificate.subjectaltname).toContain(`DNS:${DOMAIN}`);
+    expect(served.protocol).toMatch(/^TLSv1\.[23]$/);
+  });
+
+  it('redirects plain HTTP to HTTPS', async () => {
+    const res = await plainHttp('/v1/models');
+    expect([301, 308]).toContain(res.status);
+    expect(res.location).toBe(`https://${DOMAIN}/v1/models`);
+  });
+});
+
+describe('a client that trusts the ACME root', () => {
+  it('streams a chat completion over HTTPS through nginx, each chunk as it is produced', async () => {
+    const { parts, arrivals } = await streamPaced(await localToken());
+    expect(parts).toEqual(Array.from({ length: PACED_CHUNKS }, (_, i) => `part${i} `));
+    // Chunk i reached the client before the upstream even wrote chunk i+1: nothing buffers.
+    for (let i = 0; i < PACED_CHUNKS - 1; i++) expect(arrivals[i]).toBeLessThan(upstream.chunkSentAt[i + 1]!);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual((PACED_CHUNKS - 2) * PACE_MS);
+  });
+
+  it('is refused without the relay token', async () => {
+    expect(await modelsStatus('not-the-token')).toBe(401);
+  });
+});
+
+describe('relay logs -f', () => {
+  it('shows a request while following, within seconds of it ending, and stops on Ctrl-C', async () => {
+    const logs = cli.follow(['logs', '-f']);
+    try {
+      // Following has begun once the history (init's own verification request) is printed.
+      await expect.poll(() => logs.output(), { timeout: 30_000, interval: 200 }).toContain('/v1/chat/completions');
+      await sleep(500);
+      const before = logs.output().length;
+      await streamPaced(await localToken());
+      const ended = Date.now();
+      const shownRequest = () =>
+        logs.output().slice(before).split('\n').some((line) => /"msg":"request"/.test(line) && line.includes('"path":"/v1/chat/completions"'));
+      await expect.poll(shownRequest, { timeout: 5_000, interval: 100 }).toBe(true);
+      expect(Date.now() - ended).toBeLessThan(5_000);
+      expect(logs.exitCode()).toBeNull();
+    } finally {
+      const code = await logs.interrupt();
+      expect(code, logs.output()).toBe(0);
+    }
+    // Closing the SSH channel ended `docker logs` on the host too.
+    await sleep(1_000);
+    expect((await host.exec("pgrep -af '[d]ocker logs'")).stdout).toBe('');
+  }, 90_000);
+});
+
+describe('relay rotate-token under a steady stream of requests', () => {
+  it('drops nothing, switches clients to the new token, and retires the old one after the grace', async () => {
+    const oldToken = await localToken();
+    const startedAt = (await onHost("docker inspect -f '{{.State.StartedAt}}' relay")).trim();
+    let current = oldToken;
+    let stopping = false;
+    const failures: string[] = [];
+    const served = { old: 0, new: 0 };
+    const worker = async (kind: 'models' | 'stream') => {
+      while (!stopping) {
+        const token = current;
+        try {
+          if (kind === 'models') {
+            const status = await modelsStatus(token);
+            if (status !== 200) throw new Error(`GET /v1/models: HTTP ${status}`);
+          } else {
+            const stream = await client.openai(token).chat.completions.create({ model: 'gpt-fake', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+            for await (const _event of stream);
+          }
+          served[token === oldToken ? 'old' : 'new']++;
+        } catch (e) {
+          failures.push(`${kind} with the ${token === oldToken ? 'old' : 'new'} token: ${(e as Error).message}`);
+          await sleep(100);
+        }
+      }
+    };
+    const load = Promise.all([worker('models'), worker('models'), worker('stream'), worker('stream')]);
+
+    await sleep(1_000);
+    const r = await cli.run(['rotate-token', '--grace', '10s', '--ca-file', caFile, '--env-file', envFile], 300_000);
+    // As soon as the command is done, clients move to what it saved.
+    const newToken = await localToken();
+    current = newToken;
+    await sleep(2_000);
+    stopping = true;
+    await load;
+
+    expect(r.exitCode, shown(r)).toBe(0);
+    expect(newToken).not.toBe(oldToken);
+    expect(failures).toEqual([]);
+    expect(served.old).toBeGreaterThan(0);
+    expect(served.new).toBeGreaterThan(0);
+
+    // Not a TTY: the new token is in .env.local (600) and on the host, never on the screen.
+    expect(r.stdout + r.stderr).not.toContain(newToken);
+    expect(r.stdout + r.stderr).not.toContain(oldToken);
+    expect(r.stdout).toContain(tokenFingerprint(newToken));
+    expect((await stat(envFile)).mode & 0o777).toBe(0o600);
+    expect(pickEnvValue(await readFile(envFile, 'utf8'), 'OTHER_SECRET')).toBe(OTHER_VALUE);
+    expect(await hostToken()).toBe(newToken);
+    expect((await onHost('stat -c "%a %U:%G" /opt/relay/.env')).trim()).toBe('600 root:root');
+    // Applied without a restart.
+    expect((await onHost("docker inspect -f '{{.State.StartedAt}}' relay")).trim()).toBe(startedAt);
+
+    // The grace ends: the old token is refused, the new one still works.
+    await expect.poll(() => modelsStatus(oldToken), { timeout: 30_000, interval: 1_000 }).toBe(401);
+    expect(await modelsStatus(newToken)).toBe(200);
+  }, 360_000);
+
+  it('relay status shows the new token’s fingerprint and the certificate’s expiry', async () => {
+    const r = await cli.run(['status', '--json']);
+    expect(r.exitCode, shown(r)).toBe(0);
+    const status = JSON.parse(r.stdout) as { tokenFingerprint: string; cert: { notAfter: string; daysLeft: number } };
+    expect(status.tokenFingerprint).toBe(tokenFingerprint(await localToken()));
+    expect(r.stdout).not.toContain(await localToken());
+    const served = await servedCertificate({ domain: DOMAIN, address: ADDRESS, ca: root });
+    expect(status.cert.notAfter).toBe(new Date(served.certificate.valid_to).toISOString());
+    expect(status.cert.daysLeft).toBeGreaterThan(0);
+  });
+});
+
+describe('running relay init again', () => {
+  it('changes nothing and finishes well under a minute', async () => {
+    const token = await localToken();
+    const started = Date.now();
+    const r = await cli.run(initArgs(), 300_000);
+    const took = Date.now() - started;
+    expect(r.exitCode, shown(r)).toBe(0);
+    expect(r.stdout).toMatch(/✓ .+ \(unchanged\)/);
+    expect(r.stdout).not.toContain('(changed)');
+    expect(took).toBeLessThan(60_000);
+    // The token is kept, and still works.
+    expect(await localToken()).toBe(token);
+    expect(await hostToken()).toBe(token);
+    expect(await modelsStatus(token)).toBe(200);
+  }, 300_000);
+});
+
+describe('the sentinel OPENAI_API_KEY and the rest of .env.local', () => {
+  it('appear in no CLI output and no log on the host; the other lines never reach the host', async () => {
+    const everything = cli.transcript();
+    expect(everything.length).toBeGreaterThan(1000);
+    expect(everything).not.toContain(KEY);
+    expect(everything).not.toContain(OTHER_VALUE);
+    const logs = await host.exec(
+      'docker logs relay 2>&1; journalctl --no-pager 2>/dev/null; cat /var/log/nginx/*.log /var/log/letsencrypt/*.log 2>/dev/null',
+      { timeoutMs: 60_000 },
+    );
+    expect(logs.stdout).toContain('/v1/chat/completions');
+    expect(logs.stdout).not.toContain(KEY);
+    const leaked = await host.exec(
+      `grep -rIl -e ${OTHER_VALUE} -e OTHER_SECRET /opt /etc /root /home /tmp /var/tmp /var/log /var/lib/docker/containers 2>/dev/null`,
+      { timeoutMs: 120_000 },
+    );
+    expect(leaked.stdout).toBe('');
+  });
+});
