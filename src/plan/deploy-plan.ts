@@ -267,7 +267,9 @@ export function buildDeployPlan(input: DeployInput): Step[] {
       check: verify,
       // Right after a reload the old workers may still answer for a moment: poll, do not sleep.
       apply: [pollCommand(verify, 30)],
-      fix: 'On the host, `curl -v -H "Host: <server_name>" http://127.0.0.1/health` and `sudo nginx -T` show what answers instead.',
+      fix: input.tls
+        ? `On the host, \`curl -vk --resolve ${input.serverName}:443:127.0.0.1 https://${input.serverName}/health\` and \`sudo nginx -T\` show what answers instead.`
+        : `On the host, \`curl -v -H "Host: ${input.serverName}" http://127.0.0.1/health\` and \`sudo nginx -T\` show what answers instead.`,
     },
   ];
 }

@@ -85,7 +85,7 @@ async function runStep(host: Host, step: Step): Promise<Omit<StepReport, 'durati
   function stepFailed(failing: Step, command: string, stderr: string, what: string): StepFailedError {
     const tail = scrub(stderr, failing.files ?? []).trim().split('\n').slice(-STDERR_LINES).join('\n');
     const output = tail === '' ? ' (no error output)' : `:\n${tail}`;
-    return new StepFailedError(`step "${failing.title}" failed on ${host.label}: \`${command}\` ${what}${output}`, {
+    return new StepFailedError(`step "${failing.title}" failed on ${host.label}: ${shownCommand(command)} ${what}${output}`, {
       stepId: failing.id,
       command,
       fix: failing.fix ?? 'fix the cause above, then run the command again; steps already done are skipped',
@@ -145,6 +145,13 @@ function ownerMatches(wanted: string, names: string | undefined, ids: string | u
 
 export function sha256(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex');
+}
+
+// A multi-line script is named by its first line: the error output below says what went wrong,
+// and pasting the whole script (twice, for polling steps) buries it.
+function shownCommand(command: string): string {
+  const lines = command.split('\n');
+  return lines.length === 1 ? `\`${command}\`` : `\`${lines[0]} …\` (a ${lines.length}-line script)`;
 }
 
 function exitText(code: number | null): string {
