@@ -14,6 +14,8 @@ export interface ProjectSettings {
   port?: number;
   /** Path of the private key used to log in (the path only, never the key). */
   identity?: string;
+  /** known_hosts file given with --known-hosts (default: ssh config's). */
+  knownHosts?: string;
   domain?: string;
   email?: string;
   appDir?: string;
@@ -24,6 +26,7 @@ const FIELDS: Record<keyof ProjectSettings, 'string' | 'number'> = {
   user: 'string',
   port: 'number',
   identity: 'string',
+  knownHosts: 'string',
   domain: 'string',
   email: 'string',
   appDir: 'string',

@@ -12,6 +12,7 @@ export interface TargetOptions {
   host?: string;
   identity?: string;
   acceptNewHostKey?: boolean;
+  knownHosts?: string;
   yes?: boolean;
 }
 
@@ -20,6 +21,7 @@ export function addTargetOptions(cmd: Command): Command {
     .addOption(new Option('--host <[user@]host[:port]>', 'the server, e.g. root@203.0.113.7 or an ~/.ssh/config alias (default: from relay.json)'))
     .option('-i, --identity <file>', 'SSH private key to log in with (default: ssh config, ~/.ssh/id_*, then ssh-agent)')
     .option('--accept-new-host-key', "trust the server's SSH host key on first contact without asking (check its fingerprint first)")
+    .option('--known-hosts <file>', 'known_hosts file to check and record host keys in (default: from ssh config, ~/.ssh/known_hosts)')
     .option('-y, --yes', 'never ask; fail with a message naming the missing flag instead');
 }
 
@@ -69,7 +71,8 @@ export async function openHost(opts: TargetOptions, context: { cwd?: string; kno
   const identity = opts.identity ?? project.identity;
   const options: ConnectOptions = { target: formatTarget(target) };
   if (identity !== undefined) options.identity = identity;
-  if (context.knownHostsFile !== undefined) options.knownHostsFile = context.knownHostsFile;
+  const knownHostsFile = opts.knownHosts ?? context.knownHostsFile ?? project.knownHosts;
+  if (knownHostsFile !== undefined) options.knownHostsFile = knownHostsFile;
   if (opts.acceptNewHostKey) options.acceptNewHostKey = true;
   else if (interactive) {
     const where = formatTarget(target);
@@ -84,7 +87,7 @@ export async function openHost(opts: TargetOptions, context: { cwd?: string; kno
   }
 
   const host = await connectHost(options);
-  const remembered = { host: target.host, user: target.user ?? null, port: target.port ?? null, identity: identity ?? null };
+  const remembered = { host: target.host, user: target.user ?? null, port: target.port ?? null, identity: identity ?? null, knownHosts: opts.knownHosts ?? project.knownHosts ?? null };
   if (Object.entries(remembered).some(([name, value]) => (project[name as keyof typeof project] ?? null) !== value)) {
     await saveProjectFile(cwd, remembered);
   }

@@ -29,11 +29,11 @@ let nodeImage: string;
 const transcript: string[] = [];
 
 function target(): string[] {
-  return ['--host', `ops@127.0.0.1:${host.sshPort}`, '-i', host.identityFile, '--yes'];
+  // Host keys of these short-lived hosts go to a known_hosts of their own, never the real one.
+  return ['--host', `ops@127.0.0.1:${host.sshPort}`, '-i', host.identityFile, '--known-hosts', join(home, 'known_hosts'), '--yes'];
 }
 
 function cliEnv(): Record<string, string> {
-  // A HOME of its own: known_hosts entries for these short-lived hosts never touch the real one.
   const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: home, NO_COLOR: '1' };
   delete env.SSH_AUTH_SOCK;
   return env;

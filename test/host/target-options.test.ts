@@ -57,4 +57,17 @@ describe.skipIf(!sshdAvailable)('target options: flags once, relay.json after', 
     expect((await second.run('echo again')).stdout).toBe('again\n');
     await second.close();
   });
+
+  it('records host keys in the given file and remembers it for later commands', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-known-'));
+    const file = join(dir, 'known_hosts');
+    const first = await openHost({ host: `${sshd.user}@127.0.0.1:${sshd.port}`, identity: sshd.clientKey, acceptNewHostKey: true, knownHosts: file, yes: true }, { cwd: dir });
+    await first.close();
+    // One entry, hashed or not depending on the ssh config's HashKnownHosts.
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toEqual([expect.stringMatching(/^(\|1\||\[127\.0\.0\.1\]:)/)]);
+    expect(JSON.parse(await readFile(join(dir, 'relay.json'), 'utf8')).knownHosts).toBe(file);
+    // No flags: the remembered file already holds the key, so nothing needs accepting.
+    const second = await openHost({ yes: true }, { cwd: dir });
+    await second.close();
+  });
 });

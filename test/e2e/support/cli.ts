@@ -2,7 +2,7 @@
 // own (short-lived hosts, new keys at reused addresses, never in the real one), and every byte it
 // prints kept, so a test can assert that a secret never showed up in any of it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run, sleep, type RunResult } from '../harness/run.js';
@@ -34,32 +34,22 @@ export const shown = (r: RunResult) => `exit ${r.exitCode}\n${r.stdout}\n${r.std
 
 export async function relayCli(cwd: string): Promise<RelayCli> {
   const home = await mkdtemp(join(tmpdir(), 'relay-e2e-home-'));
-  // The CLI takes known_hosts from `ssh -G`, and OpenSSH expands ~ from the passwd entry, not HOME:
-  // an `ssh` first in PATH that names the file is how a user's ssh_config would point it elsewhere.
-  const bin = join(home, 'bin');
-  await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
-  await mkdir(bin);
-  await writeFile(join(bin, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -o UserKnownHostsFile=${join(home, '.ssh', 'known_hosts')} "$@"\n`);
-  await chmod(join(bin, 'ssh'), 0o755);
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    HOME: home,
-    PATH: `${bin}:${process.env.PATH ?? ''}`,
-    NO_COLOR: '1',
-  };
+  // Host keys of these short-lived hosts go to a known_hosts of their own, never the real one.
+  const knownHosts = join(home, 'known_hosts');
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: home, NO_COLOR: '1' };
   delete env.SSH_AUTH_SOCK;
   const transcript: string[] = [];
   const children = new Set<ChildProcess>();
 
   return {
     async run(args, timeoutMs = 600_000) {
-      const result = await run(process.execPath, [CLI, ...args], { cwd, env, timeoutMs, allowFailure: true });
+      const result = await run(process.execPath, [CLI, ...args, '--known-hosts', knownHosts], { cwd, env, timeoutMs, allowFailure: true });
       transcript.push(`$ relay ${args.join(' ')}\n${result.stdout}${result.stderr}`);
       return result;
     },
 
     follow(args) {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args, '--known-hosts', knownHosts], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       let output = '';
       let code: number | null = null;
