@@ -74,8 +74,8 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     // The Ollama path is a secret: it never reaches the log.
     const loggedPath = ollamaRest === undefined ? pathOnly(target) : `/<ollama>${pathOnly(ollamaRest)}`;
     inFlight++;
-    // Logged a tick after 'close' so every other close listener has recorded the outcome.
-    res.once('close', () => setImmediate(() => {
+    // Logged after this 'close' event has reached every listener, so each has recorded the outcome.
+    res.once('close', () => process.nextTick(() => {
       logger.info('request', {
         method: req.method,
         path: loggedPath,
