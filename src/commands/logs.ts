@@ -16,7 +16,7 @@ export function registerLogs(program: Command): void {
     .description("Show the relay container's logs (JSON lines, one per request).")
     .option('-f, --follow', 'keep streaming new lines until Ctrl-C')
     .option('--since <when>', 'only lines newer than this: 10m, 2h, or a time such as 2025-01-31T12:00:00Z')
-    .option('-n, --lines <count>', 'only the last <count> lines (default: all)');
+    .option('-n, --lines <count>', 'only the last <count> lines (default: all; with -f, the last 20 then new ones)');
   addTargetOptions(command);
   command
     .addHelpText(
@@ -31,6 +31,8 @@ Examples:
       const options: LogsOptions = { follow: flags.follow ?? false };
       if (flags.since !== undefined) options.since = flags.since;
       if (flags.lines !== undefined) options.tail = parseLines(flags.lines);
+      // Like tail -f: following starts from recent lines, not from the container's whole history.
+      else if (options.follow && flags.since === undefined) options.tail = FOLLOW_TAIL;
 
       await withHost(flags, async (host) => {
         const abort = new AbortController();
@@ -41,7 +43,10 @@ Examples:
             sudo: true,
             signal: abort.signal,
             onStdout: (chunk) => process.stdout.write(chunk),
-            onStderr: (chunk) => process.stderr.write(chunk),
+            // After Ctrl-C the remote shell may report the `docker logs` it ended; that is not news.
+            onStderr: (chunk) => {
+              if (!(abort.signal.aborted && chunk.toString().trim() === 'Terminated')) process.stderr.write(chunk);
+            },
           });
           // Ctrl-C is how -f is meant to end: not an error.
           if (!abort.signal.aborted && code !== 0) process.exitCode = code ?? 1;
@@ -51,6 +56,8 @@ Examples:
       });
     });
 }
+
+const FOLLOW_TAIL = 20;
 
 function parseLines(text: string): number {
   const n = Number(text);
