@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { ConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickEnvValue } from '../../src/env-local.js';
@@ -17,7 +18,8 @@ import { startPebble, type Pebble } from './harness/pebble.js';
 import { sleep } from './harness/run.js';
 import { ensureNodeBaseImage, startTestHost, type TestHost } from './harness/testhost.js';
 import { relayCli, shown, type RelayCli } from './support/cli.js';
-import { httpsClient, servedCertificate, type HttpsClient } from './support/https-client.js';
+import WebSocket from 'ws';
+import { hostsEntry, httpsClient, servedCertificate, type HttpsClient } from './support/https-client.js';
 
 const DOMAIN = 'relay.test';
 /** The host's own address: its 22/80/443 are published here, and DNS for DOMAIN points here. */
@@ -187,6 +189,33 @@ describe('a client that trusts the ACME root', () => {
 
   it('is refused without the relay token', async () => {
     expect(await modelsStatus('not-the-token')).toBe(401);
+  });
+
+  it('holds a Realtime WebSocket session through nginx, with the server key upstream', async () => {
+    const token = await localToken();
+    // ws hands TLS options (servername, lookup) to tls.connect.
+    const options: WebSocket.ClientOptions & ConnectionOptions = {
+      headers: { authorization: `Bearer ${token}` },
+      ca: root,
+      servername: DOMAIN,
+      lookup: hostsEntry(DOMAIN, ADDRESS) as unknown as ConnectionOptions['lookup'],
+    };
+    const ws = new WebSocket(`wss://${DOMAIN}/v1/realtime?model=gpt-realtime`, options);
+    const messages: string[] = [];
+    // One listener at a time: each frame is awaited before the next is asked for.
+    const next = () => new Promise<string>((resolve, reject) => {
+      ws.once('message', (data) => resolve(String(data)));
+      ws.once('error', reject);
+    });
+    expect(JSON.parse(await next()).type).toBe('session.created');
+    ws.send(JSON.stringify({ type: 'ping.test', n: 1 }));
+    messages.push(await next());
+    expect(JSON.parse(messages[0]!)).toEqual({ type: 'echo', event: { type: 'ping.test', n: 1 } });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ type: 'test.close', code: 4001, reason: 'done' }));
+    expect(await closed).toBe(4001);
+    const session = upstream.realtime.at(-1)!;
+    expect(session.headers.authorization).toBe(`Bearer ${KEY}`);
   });
 });
 
