@@ -11,6 +11,8 @@ import { registerRestart } from './commands/restart.js';
 import { registerRotateToken } from './commands/rotate-token.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
+import { registerToken } from './commands/token.js';
+import { registerUsage } from './commands/usage.js';
 
 const program = new Command('relay')
   .description('Turn a fresh Ubuntu/Debian VPS into a production OpenAI relay, then operate it.')
@@ -33,6 +35,8 @@ registerCert(program);
 registerLogs(program);
 registerRestart(program);
 registerRotateToken(program);
+registerToken(program);
+registerUsage(program);
 registerStatus(program);
 registerServe(program);
 

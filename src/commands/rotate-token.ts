@@ -10,6 +10,7 @@ import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { readCaFile } from '../relay-endpoint.js';
 import { tokenFingerprint } from '../token.js';
 import { printSummary, progressEvents } from './output.js';
+import { rotateNamedToken } from './token.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
@@ -24,8 +25,8 @@ interface RotateOptions extends TargetOptions {
 
 export function registerRotateToken(program: Command): void {
   const command = program
-    .command('rotate-token')
-    .description('Replace the relay token; the running relay switches without a restart or a dropped request.')
+    .command('rotate-token [name]')
+    .description('Replace the relay token (or the named token NAME); the running relay switches without a restart or a dropped request.')
     .option('--grace <duration>', 'keep accepting the old token this long (e.g. 10m), so clients can switch', '0')
     .option('--env-file <path>', 'local file the new RELAY_TOKEN is saved to (mode 600; other lines kept)', '.env.local')
     .option('--domain <name>', 'the relay\'s domain (default: from relay.json)')
@@ -44,9 +45,14 @@ once any grace is over), then prints the new token once and saves it to --env-fi
 
 Examples:
   $ relay rotate-token
-  $ relay rotate-token --grace 15m    # both tokens work for 15 minutes`,
+  $ relay rotate-token --grace 15m    # both tokens work for 15 minutes
+  $ relay rotate-token ci-bot         # a named token (relay token add), same as relay token rotate`,
     )
-    .action(async (options: RotateOptions) => {
+    .action(async (name: string | undefined, options: RotateOptions) => {
+      if (name !== undefined) {
+        await rotateNamedToken(name, options);
+        return;
+      }
       const graceMs = parseDuration(options.grace, '--grace');
       const project = await projectSettings();
       const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;

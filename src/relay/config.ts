@@ -1,6 +1,7 @@
 // Everything the relay server reads from its environment, validated once at start-up.
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { loadAccessConfig, type AccessConfig } from './access/config.js';
 import type { TokenSet } from './auth.js';
 import { parseCorsOrigins, type CorsPolicy } from './cors.js';
 import { parseModelPolicy, type ModelPolicy } from './models.js';
@@ -33,6 +34,8 @@ export interface RelayConfig {
   port: number;
   host: string;
   timeouts: Timeouts;
+  /** Named tokens, limits, usage, metrics, passthrough (RELAY_MODE, RELAY_TOKENS_FILE, ...). */
+  access: AccessConfig;
   /** How long in-flight requests and streams may run after SIGTERM. */
   shutdownGraceMs: number;
   /** The API is served at `${pathPrefix}/v1/...` ('' by default, RELAY_PATH_PREFIX). */
@@ -56,8 +59,10 @@ export interface ConfigOverrides {
 }
 
 export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}): RelayConfig {
-  const apiKey = env.OPENAI_API_KEY?.trim();
-  if (!apiKey) {
+  const access = loadAccessConfig(env);
+  // In passthrough mode clients bring their own key; the server holds none.
+  const apiKey = env.OPENAI_API_KEY?.trim() || (access.mode === 'passthrough' ? '' : undefined);
+  if (apiKey === undefined) {
     throw new ConfigError('OPENAI_API_KEY is not set: the relay has no key to call OpenAI with.', {
       fix: 'Set OPENAI_API_KEY in the environment (or in ./.env.local for `relay serve`) and start it again.',
     });
@@ -76,6 +81,7 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
       idleMs: parseDuration(env.RELAY_IDLE_TIMEOUT ?? DEFAULT_TIMEOUTS.idle, 'RELAY_IDLE_TIMEOUT'),
       clientHeadersMs: parseDuration(env.RELAY_CLIENT_HEADER_TIMEOUT ?? DEFAULT_TIMEOUTS.clientHeaders, 'RELAY_CLIENT_HEADER_TIMEOUT'),
     },
+    access,
     shutdownGraceMs: parseDuration(env.RELAY_SHUTDOWN_GRACE ?? '30s', 'RELAY_SHUTDOWN_GRACE'),
     pathPrefix: parsePathPrefix(env.RELAY_PATH_PREFIX),
     cors: parseCorsOrigins(env.RELAY_CORS_ORIGINS),

@@ -27,7 +27,8 @@ function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined
   return listed;
 }
 
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, apiKey: string): Record<string, string | string[]> {
+/** `authorization`: what goes upstream; the server key unless the client's own (passthrough mode). */
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, apiKey: string, authorization = `Bearer ${apiKey}`): Record<string, string | string[]> {
   const listed = connectionListed(headers);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
@@ -35,7 +36,7 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, apiKey: str
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }
-  out.authorization = `Bearer ${apiKey}`;
+  out.authorization = authorization;
   return out;
 }
 

@@ -1,8 +1,11 @@
 // Entry point of the bundled relay server (dist/relay-server.mjs), as run in the Docker image.
 import { RelayError } from '../errors.js';
+import { runUsageCommand, USAGE_SUBCOMMAND } from './access/usage-command.js';
 import { loadRelayConfig } from './config.js';
 import { jsonLogger } from './log.js';
 import { runRelay } from './run.js';
+
+if (process.argv[2] === USAGE_SUBCOMMAND) process.exit(await runUsageCommand(process.argv.slice(3), process.env));
 
 const logger = jsonLogger();
 try {

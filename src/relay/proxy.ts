@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import type { Timeouts, Upstream } from './config.js';
 import { clientResponseHeaders, isEventStream, upstreamRequestHeaders } from './headers.js';
+import { createUsageTap, type UsageTap } from './access/usage-tap.js';
 import { sendError } from './openai-error.js';
 
 /** What the request log line reports about one exchange. */
@@ -19,6 +20,15 @@ export interface Exchange {
   ttfbMs: number | undefined;
   requestId: string | undefined;
   outcome: 'ok' | 'client_closed' | 'upstream_error' | 'upstream_timeout';
+  /** Authorization sent upstream; the server key when unset. */
+  upstreamAuthorization?: string;
+  /** Watches the answer for token usage as it streams past (set once headers arrive). */
+  usage?: UsageTap;
+}
+
+export interface ForwarderHooks {
+  /** An event stream started; the returned function is called when it ends. */
+  streamOpened?(): () => void;
 }
 
 export interface Forwarder {
@@ -65,7 +75,7 @@ function sendUpstreamFailure(res: ServerResponse, exchange: Exchange, error: Err
 
 const CLIENT_CLOSED = new Error('the client closed the connection');
 
-export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: Dispatcher): Forwarder {
+export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: Dispatcher, hooks: ForwarderHooks = {}): Forwarder {
   return {
     forward(req, res, exchange, startedAt) {
       return new Promise<void>((resolve) => {
@@ -97,12 +107,19 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
             answered = true;
             exchange.requestId = headers['x-request-id'] as string | undefined;
             res.writeHead(statusCode, clientResponseHeaders(headers));
-            // SSE clients should see the headers now, not with the first event.
-            if (isEventStream(headers['content-type'])) res.flushHeaders();
+            const contentType = headers['content-type'] as string | undefined;
+            exchange.usage = createUsageTap({ contentType, contentEncoding: headers['content-encoding'] as string | undefined, status: statusCode });
+            if (isEventStream(contentType)) {
+              // SSE clients should see the headers now, not with the first event.
+              res.flushHeaders();
+              const streamClosed = hooks.streamOpened?.();
+              if (streamClosed) res.once('close', streamClosed);
+            }
           },
           onResponseData(c, chunk) {
             exchange.ttfbMs ??= performance.now() - startedAt;
             exchange.bytesOut += chunk.length;
+            exchange.usage?.onChunk(chunk);
             if (!res.write(chunk)) {
               c.pause();
               res.once('drain', () => c.resume());
@@ -130,7 +147,7 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
             origin: upstream.origin,
             path: upstream.basePath + req.url,
             method: req.method as Dispatcher.HttpMethod,
-            headers: upstreamRequestHeaders(req.headers, apiKey),
+            headers: upstreamRequestHeaders(req.headers, apiKey, exchange.upstreamAuthorization),
             body: hasBody(req) ? req : null,
           },
           handler,

@@ -1,4 +1,4 @@
-// Runs the relay as a process: start, reload tokens on SIGHUP or when RELAY_ENV_FILE changes,
+// Runs the relay as a process: start, reload tokens on SIGHUP or when their files change,
 // stop gracefully on SIGTERM/SIGINT.
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -11,6 +11,7 @@ export async function runRelay(config: RelayConfig, logger: Logger): Promise<Run
   const fromFile = tokenFile === undefined ? undefined : await readTokenFile(tokenFile);
   const relay = await startRelayServer(fromFile ? { ...config, tokens: fromFile } : config, logger);
 
+  let reloadEnvFile: (() => void) | undefined;
   if (tokenFile !== undefined) {
     const reload = () => {
       readTokenFile(tokenFile).then(
@@ -22,8 +23,13 @@ export async function runRelay(config: RelayConfig, logger: Logger): Promise<Run
       );
     };
     watchTokenFile(tokenFile, reload);
-    process.on('SIGHUP', reload);
+    reloadEnvFile = reload;
   }
+  // SIGHUP: re-read RELAY_ENV_FILE's token lines and the named tokens file (RELAY_TOKENS_FILE).
+  process.on('SIGHUP', () => {
+    reloadEnvFile?.();
+    relay.reloadTokensFile().catch((error: unknown) => logger.warn('could not re-read RELAY_TOKENS_FILE', { error: String(error) }));
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

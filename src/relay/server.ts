@@ -3,7 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
 import { tokenFingerprint } from '../token.js';
-import { createAuthenticator, type TokenSet } from './auth.js';
+import { createAccess } from './access/access.js';
+import type { Admitted } from './access/access-mode.js';
+import { METRICS_PATH, serveMetrics } from './access/metrics.js';
+import { sendRateLimited } from './access/rate-limit-response.js';
+import type { Authenticator, TokenSet } from './auth.js';
 import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders } from './cors.js';
 import type { Logger } from './log.js';
 import { createModelGate } from './models.js';
@@ -18,8 +22,10 @@ import { RELAY_VERSION } from './version.js';
 export interface RunningRelay {
   readonly port: number;
   readonly host: string;
-  /** Replaces the accepted tokens; requests already past the check are not affected. */
+  /** Replaces the accepted RELAY_TOKEN (and a rotation's previous one); requests already past the check are not affected. */
   setTokens(tokens: TokenSet): void;
+  /** Re-reads the named tokens file (RELAY_TOKENS_FILE). */
+  reloadTokensFile(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -30,9 +36,15 @@ function isHealthCheck(req: IncomingMessage): boolean {
 }
 
 export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
-  const auth = createAuthenticator(config.tokens);
+  const access = await createAccess(config.access, { apiKey: config.apiKey, envTokens: config.tokens }, logger);
+  // Realtime sessions are let in by the same tokens as HTTP requests.
+  const auth: Authenticator = {
+    check: (authorization) => access.registry.identify(authorization) !== undefined,
+    update: (tokens) => access.registry.setEnvTokens(tokens),
+    isOpen: () => access.registry.isOpen(),
+  };
   const agent = createUpstreamAgent(config.timeouts);
-  const forwarder = createForwarder(config.upstream, config.apiKey, agent);
+  const forwarder = createForwarder(config.upstream, config.apiKey, agent, { streamOpened: () => access.metrics.streamOpened() });
   const caller = createUpstreamCaller(config.upstream, config.apiKey, agent);
   const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
   const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
@@ -73,15 +85,23 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     const ollamaRest = ollama?.match(target);
     // The Ollama path is a secret: it never reaches the log.
     const loggedPath = ollamaRest === undefined ? pathOnly(target) : `/<ollama>${pathOnly(ollamaRest)}`;
+    let admitted: Admitted | undefined;
     inFlight++;
     // Logged after this 'close' event has reached every listener, so each has recorded the outcome.
     res.once('close', () => process.nextTick(() => {
+      const status = res.headersSent ? res.statusCode : 499;
+      const durationMs = performance.now() - startedAt;
+      access.metrics.recordRequest({ token: admitted?.name ?? 'unauthenticated', status, durationMs, ttfbMs: exchange.ttfbMs });
+      if (exchange.outcome === 'upstream_timeout') access.metrics.recordUpstreamError('timeout');
+      else if (exchange.outcome === 'upstream_error') access.metrics.recordUpstreamError(exchange.usage ? 'interrupted' : 'unreachable');
+      if (admitted && exchange.usage) access.account(admitted, exchange.usage.finish(), { bytesIn: exchange.bytesIn, failed: exchange.outcome !== 'ok' });
       logger.info('request', {
         method: req.method,
         path: loggedPath,
-        status: res.headersSent ? res.statusCode : 499,
+        token: admitted?.name,
+        status,
         outcome: exchange.outcome,
-        duration_ms: round(performance.now() - startedAt),
+        duration_ms: round(durationMs),
         ttfb_ms: exchange.ttfbMs === undefined ? undefined : round(exchange.ttfbMs),
         bytes_in: exchange.bytesIn,
         bytes_out: exchange.bytesOut,
@@ -106,7 +126,12 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     if (corsAllowed) for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin!))) res.setHeader(name, value!);
 
     const apiTarget = stripPrefix(target, pathPrefix);
-    if (isHealthCheck(req)) {
+    if ((req.method === 'GET' || req.method === 'HEAD') && pathOnly(target) === METRICS_PATH) {
+      serveMetrics(req, res, access.metrics, config.access.metricsToken).catch((error: unknown) => {
+        logger.error('metrics failed', { error: String(error) });
+        sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
+      });
+    } else if (isHealthCheck(req)) {
       sendJson(res, 200, { status: 'ok', version: RELAY_VERSION });
     } else if (ollama && ollamaRest !== undefined) {
       if (ollamaRest.startsWith('/v1/') && isForwardable(ollamaRest)) {
@@ -122,12 +147,30 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       }
     } else if (apiTarget === undefined || !isForwardable(apiTarget)) {
       sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under ${pathPrefix}/v1/ and /health.`, 'invalid_request_error', 'not_found');
-    } else if (!auth.check(req.headers.authorization)) {
-      sendError(res, 401, 'Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>".', 'invalid_request_error', 'invalid_api_key');
     } else {
-      // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
-      req.url = apiTarget;
-      forward(req, res, exchange, startedAt);
+      const decision = access.decide(req);
+      if (!decision.ok) {
+        sendError(res, 401, decision.message, 'invalid_request_error', 'invalid_api_key');
+        return;
+      }
+      admitted = decision;
+      exchange.upstreamAuthorization = decision.upstreamAuthorization;
+      access.acquire(decision).then(
+        (slot) => {
+          if (!slot.ok) {
+            sendRateLimited(res, slot, decision.who, decision.limits[slot.limit]);
+            return;
+          }
+          res.once('close', slot.release);
+          // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
+          req.url = apiTarget;
+          forward(req, res, exchange, startedAt);
+        },
+        (error: unknown) => {
+          logger.error('limiter failed', { error: String(error) });
+          sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
+        },
+      );
     }
   };
 
@@ -156,7 +199,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   });
   const address = server.address() as AddressInfo;
 
-  if (auth.isOpen()) {
+  if (access.registry.isOpen() && config.access.mode === 'relay') {
     logger.warn('RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.');
   }
   logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, version: RELAY_VERSION });
@@ -164,8 +207,9 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   return {
     port: address.port,
     host: address.address,
+    reloadTokensFile: () => access.reloadTokens(),
     setTokens(tokens) {
-      auth.update(tokens);
+      access.registry.setEnvTokens(tokens);
       logger.info('tokens reloaded', {
         token: tokens.current && tokenFingerprint(tokens.current),
         previous_until: tokens.previous && new Date(tokens.previous.until).toISOString(),
@@ -188,6 +232,8 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       realtime.destroyAll();
       await closed;
       await forwarder.close();
+      // Flushes the usage store and lets go of Redis.
+      await access.close();
       logger.info('relay stopped');
     },
   };

@@ -1,11 +1,11 @@
 // Live token reload: the relay re-reads its tokens from RELAY_ENV_FILE (the host's .env, mounted
 // read-only) when the file changes or on SIGHUP, so `relay rotate-token` needs no restart.
 // Only the token lines are read; the rest of the file is the container's start-up env.
-import { watch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { pickEnvValue } from '../env-local.js';
 import type { TokenSet } from './auth.js';
+import { watchFile } from './watch-file.js';
 
 export const PREVIOUS_TOKEN = 'RELAY_TOKEN_PREVIOUS';
 export const PREVIOUS_TOKEN_UNTIL = 'RELAY_TOKEN_PREVIOUS_UNTIL';
@@ -23,18 +23,7 @@ export async function readTokenFile(path: string): Promise<TokenSet | undefined>
   return tokensFromEnvText(await readFile(path, 'utf8'));
 }
 
-/**
- * Calls `onChange` when the file may have changed. Watches the directory, not the file: writers
- * replace the file by rename, which a watch on the old inode would miss.
- */
+/** Calls `onChange` when RELAY_ENV_FILE may have changed (see watch-file.ts). */
 export function watchTokenFile(path: string, onChange: () => void): FSWatcher {
-  const name = basename(path);
-  let timer: NodeJS.Timeout | undefined;
-  const watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
-    if (changed !== null && changed !== name) return;
-    clearTimeout(timer);
-    // Editors and `mv` fire several events for one change; read once they settle.
-    timer = setTimeout(onChange, 50);
-  });
-  return watcher;
+  return watchFile(path, onChange);
 }

@@ -133,7 +133,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
   const abortWaiters: Array<(at: number) => void> = [];
   const sockets = new Set<import('node:net').Socket>();
 
-  const streamChat = (req: IncomingMessage, res: ServerResponse, model: string) => {
+  const streamChat = (req: IncomingMessage, res: ServerResponse, model: string, includeUsage = false) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_stream' });
     res.flushHeaders();
     let sent = 0;
@@ -148,6 +148,8 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
       }
       clearInterval(timer);
       res.write(chunk(model, '', 'stop'));
+      // As OpenAI does with stream_options.include_usage: one last chunk with no choices and the usage.
+      if (includeUsage) res.write(`data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\n`);
       res.end('data: [DONE]\n\n');
     }, model === MODELS.endless ? 50 : PACE_MS);
     res.on('close', () => {
@@ -182,7 +184,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
         } else if (model === MODELS.rateLimited) {
           json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
         } else if (body.stream === true) {
-          streamChat(req, res, model);
+          streamChat(req, res, model, (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true);
         } else {
           json(res, 200, completion(model, 'Hello from the fake upstream.'));
         }

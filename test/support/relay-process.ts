@@ -82,9 +82,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
 }
 
 /** Polls until `predicate` holds (for log lines written just after a response ends). */
-export async function eventually(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

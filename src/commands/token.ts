@@ -1,0 +1,162 @@
+// `relay token add|list|revoke|rotate`: named client tokens on the host, live without a restart.
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { parseDuration } from '../duration.js';
+import { ConfigError } from '../errors.js';
+import { planTokenAdd, planTokenRevoke, planTokenRotate, readHostTokens, readUsage, tokenListing, type AddOptions, type TokenChange, type TokenListing } from '../operations/tokens.js';
+import { runPlan } from '../plan/executor.js';
+import { DEFAULT_APP_DIR } from '../plan/operate.js';
+import { describePlan } from '../plan/render-plan.js';
+import { printSummary, progressEvents } from './output.js';
+import { projectSettings } from './project-settings.js';
+import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+
+interface TokenOptions extends TargetOptions {
+  appDir?: string;
+  dryRun?: boolean;
+}
+
+interface AddFlags extends TokenOptions {
+  expires?: string;
+  rpm?: string;
+  concurrency?: string;
+}
+
+export function registerToken(program: Command): void {
+  const token = program
+    .command('token')
+    .description('Named client tokens: add, list, revoke, rotate. Stored on the host as hashes only; applied without a restart.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ relay token add ci --expires 30d --rpm 60 --concurrency 4
+  $ relay token list --json
+  $ relay token rotate ci --grace 10m
+  $ relay token revoke ci`,
+    );
+
+  const common = (command: Command) => {
+    command
+      .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+      .option('--dry-run', 'print what would be written and run, change nothing');
+    return addTargetOptions(command);
+  };
+
+  common(
+    token
+      .command('add <name>')
+      .description('Create a token; it is shown once (on a terminal) and only its hash is kept on the host.')
+      .option('--expires <duration>', 'stop accepting it after this long, e.g. 30d or 12h (default: never)')
+      .option('--rpm <n>', 'requests per minute (default: unlimited)')
+      .option('--concurrency <n>', 'requests in flight at once (default: unlimited)'),
+  )
+    .addHelpText(
+      'after',
+      `
+The token is printed once when stdout is a terminal; otherwise only its fingerprint is, so it never
+lands in CI logs (pipe-safe: run it at a terminal to see the token).
+
+Examples:
+  $ relay token add alice
+  $ relay token add ci-bot --expires 30d --rpm 60 --concurrency 2`,
+    )
+    .action(async (name: string, flags: AddFlags) => {
+      const options: AddOptions = {};
+      if (flags.expires !== undefined) options.expiresInMs = parseDuration(flags.expires, '--expires');
+      if (flags.rpm !== undefined) options.rpm = wholeNumber(flags.rpm, '--rpm');
+      if (flags.concurrency !== undefined) options.concurrency = wholeNumber(flags.concurrency, '--concurrency');
+      await applyChange(flags, (appDir, file) => planTokenAdd(appDir, file, name, options, Date.now()), name);
+    });
+
+  common(token.command('revoke <name>').description('Stop accepting a token at once; requests in flight finish.')).addHelpText(
+    'after',
+    `
+Example:
+  $ relay token revoke alice`,
+  ).action(async (name: string, flags: TokenOptions) => {
+    await applyChange(flags, (appDir, file) => planTokenRevoke(appDir, file, name, Date.now()), name);
+  });
+
+  common(
+    token
+      .command('rotate <name>')
+      .description('Give a token a new value; the old one keeps working for --grace.')
+      .option('--grace <duration>', 'keep accepting the old value this long (e.g. 10m)', '0'),
+  ).addHelpText(
+    'after',
+    `
+Example:
+  $ relay token rotate ci-bot --grace 15m`,
+  ).action(rotateNamedToken);
+
+  addTargetOptions(
+    token
+      .command('list')
+      .description('Show the tokens: name, state, created, expires, last used, limits. Never a token or a hash.')
+      .option('--json', 'print JSON instead of a table')
+      .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ relay token list
+  $ relay token list --json | jq '.[] | select(.state == "active") | .name'`,
+    )
+    .action(async (flags: TokenOptions & { json?: boolean }) => {
+      const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
+      const rows = await withHost(flags, async (host) => {
+        const file = await readHostTokens(host, appDir);
+        // Last-used comes from the relay's usage store; a relay without one still lists its tokens.
+        const lastUsed = await readUsage(host, '1h').then((report) => report.lastUsed, () => ({}));
+        return tokenListing(file, lastUsed, Date.now());
+      });
+      if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else printListing(rows);
+    });
+}
+
+/** `relay token rotate NAME`, also reached as `relay rotate-token NAME`. */
+export async function rotateNamedToken(name: string, flags: TokenOptions & { grace: string }): Promise<void> {
+  const graceMs = parseDuration(flags.grace, '--grace');
+  await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, graceMs, Date.now()), name);
+}
+
+async function applyChange(flags: TokenOptions, plan: (appDir: string, file: Awaited<ReturnType<typeof readHostTokens>>) => TokenChange, name: string): Promise<void> {
+  const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
+  await withHost(flags, async (host) => {
+    const change = plan(appDir, await readHostTokens(host, appDir));
+    if (flags.dryRun) {
+      process.stdout.write(describePlan(change.steps));
+      return;
+    }
+    const result = await runPlan(host, change.steps, progressEvents());
+    printSummary(result);
+    if (change.token !== undefined) printToken(name, change.token, change.fingerprint!);
+  });
+}
+
+/** Shown once, and only to a person at a terminal; logs and CI output get the fingerprint. */
+function printToken(name: string, token: string, fingerprint: string): void {
+  if (process.stdout.isTTY) process.stdout.write(`Token "${name}" (${fingerprint}), shown once:\n  ${chalk.bold(token)}\n`);
+  else process.stdout.write(`Token "${name}" ${fingerprint} (not shown: stdout is not a terminal)\n`);
+}
+
+function printListing(rows: TokenListing[]): void {
+  if (rows.length === 0) {
+    process.stdout.write('No named tokens yet (RELAY_TOKEN still works as "default"). Add one: relay token add NAME\n');
+    return;
+  }
+  const day = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '));
+  const table = [['NAME', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED', 'RPM', 'CONCURRENCY']];
+  for (const row of rows) table.push([row.name, row.state, day(row.created), day(row.expires), day(row.lastUsed), String(row.rpm ?? '-'), String(row.concurrency ?? '-')]);
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
+  for (const line of table) process.stdout.write(`${line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+function wholeNumber(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${flag} must be a whole number of at least 1; got "${text}"`);
+  return n;
+}

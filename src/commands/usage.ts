@@ -1,0 +1,49 @@
+// `relay usage`: requests, tokens, errors and bytes per token and model, from the relay's store.
+import type { Command } from 'commander';
+import { parseDuration } from '../duration.js';
+import { readUsage } from '../operations/tokens.js';
+import type { UsageReport } from '../relay/access/usage-command.js';
+import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+
+interface UsageFlags extends TargetOptions {
+  since: string;
+  json?: boolean;
+}
+
+export function registerUsage(program: Command): void {
+  const command = program
+    .command('usage')
+    .description('Show usage per token and model: requests, prompt/completion tokens, errors, bytes.')
+    .option('--since <duration>', 'how far back, e.g. 1h, 24h, 30d (counted by the hour)', '24h')
+    .option('--json', 'print the report as JSON');
+  addTargetOptions(command);
+  command
+    .addHelpText(
+      'after',
+      `
+Streams that did not ask for usage (stream_options.include_usage) are counted as "not reported":
+their tokens are not guessed. Passthrough relays (RELAY_MODE=passthrough) keep no usage.
+
+Examples:
+  $ relay usage
+  $ relay usage --since 30d --json | jq '.rows[] | select(.token == "ci-bot")'`,
+    )
+    .action(async (flags: UsageFlags) => {
+      parseDuration(flags.since, '--since');
+      const report = await withHost(flags, (host) => readUsage(host, flags.since));
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else printReport(report);
+    });
+}
+
+function printReport(report: UsageReport): void {
+  process.stdout.write(`Usage since ${report.from}\n`);
+  if (report.rows.length === 0) {
+    process.stdout.write('No requests in that time.\n');
+    return;
+  }
+  const table = [['TOKEN', 'MODEL', 'REQUESTS', 'ERRORS', 'PROMPT', 'COMPLETION', 'NOT REPORTED', 'BYTES OUT']];
+  for (const r of report.rows) table.push([r.token, r.model || '-', String(r.requests), String(r.errors), String(r.promptTokens), String(r.completionTokens), String(r.notReported), String(r.bytesOut)]);
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
+  for (const line of table) process.stdout.write(`${line.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}\n`);
+}

@@ -1,0 +1,135 @@
+// Who is calling: the bearer token's SHA-256 looked up among RELAY_TOKEN (named "default") and the
+// named tokens of the tokens file. Swapped whole on reload, so a request sees one set or the other.
+import { readFile } from 'node:fs/promises';
+import { bearerToken, type TokenSet } from '../auth.js';
+import type { Logger } from '../log.js';
+import { watchFile } from '../watch-file.js';
+import { DEFAULT_TOKEN_NAME, emptyTokensFile, parseTokensFile, sha256Hex, type TokenLimits, type TokensFile } from './tokens-file.js';
+
+export interface Identity {
+  name: string;
+  limits: TokenLimits;
+}
+
+export interface TokenRegistry {
+  /** The caller behind an Authorization header, or undefined: unknown, expired or revoked. */
+  identify(authorization: string | undefined): Identity | undefined;
+  /** No RELAY_TOKEN and no tokens file: anyone is let in (as "default"). */
+  isOpen(): boolean;
+  /** RELAY_TOKEN and a rotation's previous token, as RELAY_ENV_FILE gives them. */
+  setEnvTokens(tokens: TokenSet): void;
+  /** The tokens file's content; undefined: no tokens file configured. */
+  setFile(file: TokensFile | undefined): void;
+  /** Names of the tokens accepted now (for logs; never a hash). */
+  activeNames(): string[];
+}
+
+interface Accepted {
+  identity: Identity;
+  /** epoch ms; Infinity for no end. */
+  until: number;
+}
+
+const OPEN: Identity = Object.freeze({ name: DEFAULT_TOKEN_NAME, limits: Object.freeze({}) });
+
+export interface RegistryOptions {
+  envTokens?: TokenSet;
+  file?: TokensFile;
+  /** Limits for RELAY_TOKEN ("default"); named tokens carry their own. */
+  defaultLimits?: TokenLimits;
+  now?: () => number;
+}
+
+export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistry {
+  const now = options.now ?? Date.now;
+  const defaultIdentity: Identity = { name: DEFAULT_TOKEN_NAME, limits: options.defaultLimits ?? {} };
+  let envTokens: TokenSet = options.envTokens ?? { current: undefined };
+  let file = options.file;
+  // A plain Map on the hex digest: the lookup's timing depends on the SHA-256 of what the client
+  // sent, which tells an attacker nothing about any stored token.
+  let byHash = new Map<string, Accepted>();
+
+  const rebuild = () => {
+    const next = new Map<string, Accepted>();
+    for (const entry of file?.tokens ?? []) {
+      if (entry.revoked) continue;
+      const identity: Identity = { name: entry.name, limits: limitsOf(entry) };
+      const until = entry.expires === undefined ? Infinity : Date.parse(entry.expires);
+      next.set(entry.sha256, { identity, until });
+      if (entry.previous) next.set(entry.previous.sha256, { identity, until: Math.min(until, Date.parse(entry.previous.until)) });
+    }
+    // RELAY_TOKEN last: it wins should a named token share its value.
+    if (envTokens.previous) next.set(sha256Hex(envTokens.previous.token), { identity: defaultIdentity, until: envTokens.previous.until });
+    if (envTokens.current !== undefined) next.set(sha256Hex(envTokens.current), { identity: defaultIdentity, until: Infinity });
+    byHash = next;
+  };
+  rebuild();
+
+  const isOpen = () => envTokens.current === undefined && file === undefined;
+  return {
+    isOpen,
+    identify(authorization) {
+      if (isOpen()) return OPEN;
+      const presented = bearerToken(authorization);
+      if (presented === undefined) return undefined;
+      const accepted = byHash.get(sha256Hex(presented));
+      return accepted !== undefined && now() < accepted.until ? accepted.identity : undefined;
+    },
+    setEnvTokens(tokens) {
+      envTokens = tokens;
+      rebuild();
+    },
+    setFile(next) {
+      file = next;
+      rebuild();
+    },
+    activeNames() {
+      const at = now();
+      return [...new Set([...byHash.values()].filter((accepted) => at < accepted.until).map((accepted) => accepted.identity.name))];
+    },
+  };
+}
+
+function limitsOf(entry: TokenLimits): TokenLimits {
+  const limits: TokenLimits = {};
+  if (entry.rpm !== undefined) limits.rpm = entry.rpm;
+  if (entry.concurrency !== undefined) limits.concurrency = entry.concurrency;
+  return Object.freeze(limits);
+}
+
+/** Reads the tokens file; a missing file is an empty one (no named tokens yet). */
+export async function readTokensFile(path: string): Promise<TokensFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyTokensFile();
+    throw error;
+  }
+  return parseTokensFile(text, path);
+}
+
+export interface TokensFileFollower {
+  /** Re-reads the file now (call it on SIGHUP). Resolves once the registry has the result. */
+  reload(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Loads RELAY_TOKENS_FILE into the registry (throws at start if it is invalid), then re-reads it
+ * when it changes; a later unreadable or invalid file keeps the tokens in use and says why.
+ */
+export async function followTokensFile(path: string, registry: TokenRegistry, logger: Logger): Promise<TokensFileFollower> {
+  registry.setFile(await readTokensFile(path));
+  const reload = async () => {
+    try {
+      registry.setFile(await readTokensFile(path));
+      logger.info('tokens file reloaded', { file: path, active: registry.activeNames().length });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      logger.warn('could not re-read the tokens file: keeping the tokens in use', { file: path, error: reason });
+    }
+  };
+  const watcher = watchFile(path, () => void reload());
+  return { reload, close: () => watcher.close() };
+}

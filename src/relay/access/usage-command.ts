@@ -1,0 +1,62 @@
+// `node relay-server.mjs usage [--since 24h] [--json]`: the relay bundle reading its own usage
+// store, so `relay usage` on the operator's machine needs only `docker exec relay ...`.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDuration } from '../../duration.js';
+import { ConfigError } from '../../errors.js';
+import { openUsageStore, USAGE_DB, type UsageSummary } from './usage-store.js';
+
+export const USAGE_SUBCOMMAND = 'usage';
+
+export interface UsageReport extends UsageSummary {
+  /** What was asked for: now minus --since. */
+  since: string;
+}
+
+export function parseUsageArgs(args: string[]): { sinceMs: number; json: boolean } {
+  let sinceMs = 24 * 3_600_000;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--json') json = true;
+    else if (arg === '--since') sinceMs = parseDuration(args[++i] ?? '', '--since');
+    else if (arg.startsWith('--since=')) sinceMs = parseDuration(arg.slice('--since='.length), '--since');
+    else throw new ConfigError(`usage: unknown argument "${arg}"`, { fix: 'usage [--since 24h] [--json]' });
+  }
+  return { sinceMs, json };
+}
+
+export async function readUsageReport(dataDir: string, sinceMs: number, now = Date.now()): Promise<UsageReport> {
+  const since = now - sinceMs;
+  if (!existsSync(join(dataDir, USAGE_DB))) return { since: new Date(since).toISOString(), from: new Date(since).toISOString(), rows: [], lastUsed: {} };
+  const store = await openUsageStore(dataDir, { readOnly: true });
+  try {
+    return { since: new Date(since).toISOString(), ...store.summary({ since }) };
+  } finally {
+    store.close();
+  }
+}
+
+/** Runs the subcommand; returns the exit code. main.ts: `if (process.argv[2] === 'usage') process.exit(await runUsageCommand(process.argv.slice(3), process.env));` */
+export async function runUsageCommand(args: string[], env: NodeJS.ProcessEnv, write: (text: string) => void = (text) => process.stdout.write(text)): Promise<number> {
+  const dataDir = env.RELAY_DATA_DIR?.trim();
+  let options: { sinceMs: number; json: boolean };
+  try {
+    options = parseUsageArgs(args);
+    if (!dataDir) throw new ConfigError('RELAY_DATA_DIR is not set: this relay keeps no usage.', { fix: 'Set RELAY_DATA_DIR to a writable volume (see compose.yaml) and restart the relay.' });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    write(`${JSON.stringify({ error: error.message, fix: error.fix })}\n`);
+    return 2;
+  }
+  const report = await readUsageReport(dataDir, options.sinceMs);
+  if (options.json) {
+    write(`${JSON.stringify(report)}\n`);
+    return 0;
+  }
+  write(`usage since ${report.from}\n`);
+  for (const row of report.rows) {
+    write(`${row.token}\t${row.model || '-'}\t${row.requests} requests\t${row.errors} errors\t${row.promptTokens}+${row.completionTokens} tokens${row.notReported ? `\t${row.notReported} not reported` : ''}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+// The in-memory limiter: a burst of rpm requests, then one every 60/rpm seconds; concurrency slots.
+import { describe, expect, it } from 'vitest';
+import { createMemoryLimiter, gcra } from '../../src/relay/access/limiter.js';
+
+describe('requests per minute', () => {
+  it('lets a burst of rpm through, then refuses with the wait until the next one fits', async () => {
+    let now = 1_000_000;
+    const limiter = createMemoryLimiter(() => now);
+    for (let i = 0; i < 3; i++) expect((await limiter.acquire('token:a', { rpm: 3 })).ok).toBe(true);
+    const refused = await limiter.acquire('token:a', { rpm: 3 });
+    expect(refused).toEqual({ ok: false, retryAfterSec: 20, limit: 'rpm' });
+    // Other callers have their own bucket.
+    expect((await limiter.acquire('token:b', { rpm: 3 })).ok).toBe(true);
+    now += 20_000;
+    expect((await limiter.acquire('token:a', { rpm: 3 })).ok).toBe(true);
+    expect((await limiter.acquire('token:a', { rpm: 3 })).ok).toBe(false);
+  });
+
+  it('refills evenly (GCRA)', () => {
+    expect(gcra(undefined, 60, 0)).toEqual({ ok: true, tat: 1000 });
+    expect(gcra(60_000, 60, 0)).toEqual({ ok: false, retryAfterMs: 1000 });
+    expect(gcra(59_000, 60, 0)).toEqual({ ok: true, tat: 60_000 });
+  });
+});
+
+describe('concurrent requests', () => {
+  it('holds a slot until release, and a double release frees only one', async () => {
+    const limiter = createMemoryLimiter();
+    const first = await limiter.acquire('token:a', { concurrency: 2 });
+    const second = await limiter.acquire('token:a', { concurrency: 2 });
+    expect(await limiter.acquire('token:a', { concurrency: 2 })).toEqual({ ok: false, retryAfterSec: 1, limit: 'concurrency' });
+    if (!first.ok || !second.ok) throw new Error('expected slots');
+    first.release();
+    first.release();
+    const third = await limiter.acquire('token:a', { concurrency: 2 });
+    expect(third.ok).toBe(true);
+    expect((await limiter.acquire('token:a', { concurrency: 2 })).ok).toBe(false);
+  });
+
+  it('does not spend a request of the minute on a request refused for concurrency', async () => {
+    const limiter = createMemoryLimiter(() => 0);
+    const held = await limiter.acquire('token:a', { rpm: 2, concurrency: 1 });
+    expect((await limiter.acquire('token:a', { rpm: 2, concurrency: 1 })).ok).toBe(false);
+    if (held.ok) held.release();
+    expect((await limiter.acquire('token:a', { rpm: 2, concurrency: 1 })).ok).toBe(true);
+  });
+
+  it('costs nothing for callers without limits', async () => {
+    const limiter = createMemoryLimiter();
+    for (let i = 0; i < 1000; i++) expect((await limiter.acquire('token:free', {})).ok).toBe(true);
+  });
+});

@@ -1,0 +1,72 @@
+// relay token ... and relay usage as data: what is written on the host, what is run there.
+import { describe, expect, it } from 'vitest';
+import { planTokenAdd, planTokenRevoke, planTokenRotate, tokenListing, usageCommand } from '../../src/operations/tokens.js';
+import { emptyTokensFile, parseTokensFile, sha256Hex, type TokensFile } from '../../src/relay/access/tokens-file.js';
+
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+const SECRET = 'a'.repeat(64);
+
+function written(steps: ReturnType<typeof planTokenAdd>['steps']): TokensFile {
+  return parseTokensFile(steps[0]!.files![0]!.content.toString());
+}
+
+describe('relay token add', () => {
+  it('writes only the hash, root-only, then signals the relay instead of restarting it', () => {
+    const change = planTokenAdd('/opt/relay', emptyTokensFile(), 'ci-bot', { expiresInMs: 30 * 86_400_000, rpm: 60, concurrency: 2 }, NOW, SECRET);
+    const [write, reload] = change.steps;
+    expect(write!.files!.map(({ path, mode, owner }) => ({ path, mode, owner }))).toEqual([{ path: '/opt/relay/tokens.json', mode: '0600', owner: 'root:root' }]);
+    expect(written(change.steps).tokens).toEqual([{ name: 'ci-bot', sha256: sha256Hex(SECRET), created: '2026-01-01T00:00:00.000Z', expires: '2026-01-31T00:00:00.000Z', rpm: 60, concurrency: 2 }]);
+    expect(reload!.apply).toEqual(['docker kill --signal HUP relay >/dev/null']);
+    // The token itself goes nowhere near the host.
+    expect(JSON.stringify(change.steps)).not.toContain(SECRET);
+    expect(change.token).toBe(SECRET);
+    expect(change.fingerprint).toMatch(/^sha256:[0-9a-f]{16}$/);
+  });
+
+  it('refuses a name in use, reserved or malformed, and generates a fresh token by default', () => {
+    const file = written(planTokenAdd('/opt/relay', emptyTokensFile(), 'alice', {}, NOW, SECRET).steps);
+    expect(() => planTokenAdd('/opt/relay', file, 'alice', {}, NOW)).toThrow(/exists already/);
+    expect(() => planTokenAdd('/opt/relay', file, 'default', {}, NOW)).toThrow(/reserved/);
+    expect(() => planTokenAdd('/opt/relay', file, 'Bad Name', {}, NOW)).toThrow(/not a token name/);
+    const a = planTokenAdd('/opt/relay', file, 'bob', {}, NOW);
+    const b = planTokenAdd('/opt/relay', file, 'bob', {}, NOW);
+    expect(a.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.token).not.toBe(b.token);
+  });
+});
+
+describe('relay token revoke and rotate', () => {
+  const file = written(planTokenAdd('/opt/relay', emptyTokensFile(), 'alice', { rpm: 5 }, NOW, SECRET).steps);
+
+  it('revoke keeps the entry, marked, so list still shows it; the name can be reused', () => {
+    const revoked = written(planTokenRevoke('/opt/relay', file, 'alice', NOW + 1000).steps);
+    expect(revoked.tokens[0]).toMatchObject({ name: 'alice', revoked: '2026-01-01T00:00:01.000Z' });
+    expect(written(planTokenAdd('/opt/relay', revoked, 'alice', {}, NOW, 'b'.repeat(64)).steps).tokens).toHaveLength(1);
+    expect(() => planTokenRevoke('/opt/relay', file, 'nobody', NOW)).toThrow(/no token named/);
+  });
+
+  it('rotate swaps the hash and keeps the old one for the grace period', () => {
+    const rotated = planTokenRotate('/opt/relay', file, 'alice', 600_000, NOW, 'c'.repeat(64));
+    expect(written(rotated.steps).tokens[0]).toMatchObject({ sha256: sha256Hex('c'.repeat(64)), rpm: 5, previous: { sha256: sha256Hex(SECRET), until: '2026-01-01T00:10:00.000Z' } });
+  });
+});
+
+describe('relay token list', () => {
+  it('shows state, limits and last use, never a hash', () => {
+    let file = written(planTokenAdd('/opt/relay', emptyTokensFile(), 'alice', { rpm: 5, expiresInMs: 1000 }, NOW, SECRET).steps);
+    file = written(planTokenAdd('/opt/relay', file, 'bob', {}, NOW, 'b'.repeat(64)).steps);
+    const rows = tokenListing(file, { bob: '2026-01-01T00:05:00.000Z' }, NOW + 2000);
+    expect(rows).toEqual([
+      { name: 'alice', state: 'expired', created: '2026-01-01T00:00:00.000Z', expires: '2026-01-01T00:00:01.000Z', revoked: null, lastUsed: null, rpm: 5, concurrency: null, previousUntil: null },
+      { name: 'bob', state: 'active', created: '2026-01-01T00:00:00.000Z', expires: null, revoked: null, lastUsed: '2026-01-01T00:05:00.000Z', rpm: null, concurrency: null, previousUntil: null },
+    ]);
+    expect(JSON.stringify(rows)).not.toMatch(/[0-9a-f]{64}/);
+  });
+});
+
+describe('relay usage', () => {
+  it('asks the relay bundle in its container, with --since quoted', () => {
+    expect(usageCommand('24h')).toBe('docker exec relay node /app/relay-server.mjs usage --since 24h --json');
+    expect(usageCommand('1h; rm -rf /')).toBe("docker exec relay node /app/relay-server.mjs usage --since '1h; rm -rf /' --json");
+  });
+});
