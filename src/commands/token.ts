@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { parseDuration } from '../duration.js';
+import { writeEnvFileValue } from '../env-local.js';
 import { ConfigError } from '../errors.js';
 import { planTokenAdd, planTokenRevoke, planTokenRotate, readHostTokens, readUsage, tokenListing, type AddOptions, type TokenChange, type TokenListing } from '../operations/tokens.js';
 import { runPlan } from '../plan/executor.js';
@@ -14,6 +15,8 @@ import { addTargetOptions, type TargetOptions, withHost } from './target-options
 interface TokenOptions extends TargetOptions {
   appDir?: string;
   dryRun?: boolean;
+  /** Dotenv file the new token is saved to, as RELAY_TOKEN_<NAME> (mode 600). */
+  save?: string;
 }
 
 interface AddFlags extends TokenOptions {
@@ -49,13 +52,14 @@ Examples:
       .description('Create a token; it is shown once (on a terminal) and only its hash is kept on the host.')
       .option('--expires <duration>', 'stop accepting it after this long, e.g. 30d or 12h (default: never)')
       .option('--rpm <n>', 'requests per minute (default: unlimited)')
-      .option('--concurrency <n>', 'requests in flight at once (default: unlimited)'),
+      .option('--concurrency <n>', 'requests in flight at once (default: unlimited)')
+      .option('--save <file>', 'also save the token to this dotenv file as RELAY_TOKEN_<NAME> (mode 600), e.g. for scripts'),
   )
     .addHelpText(
       'after',
       `
 The token is printed once when stdout is a terminal; otherwise only its fingerprint is, so it never
-lands in CI logs (pipe-safe: run it at a terminal to see the token).
+lands in CI logs. Scripts get it with --save FILE (a dotenv line RELAY_TOKEN_<NAME>, mode 600).
 
 Examples:
   $ relay token add alice
@@ -82,7 +86,8 @@ Example:
     token
       .command('rotate <name>')
       .description('Give a token a new value; the old one keeps working for --grace.')
-      .option('--grace <duration>', 'keep accepting the old value this long (e.g. 10m)', '0'),
+      .option('--grace <duration>', 'keep accepting the old value this long (e.g. 10m)', '0')
+      .option('--save <file>', 'also save the new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)'),
   ).addHelpText(
     'after',
     `
@@ -133,8 +138,20 @@ async function applyChange(flags: TokenOptions, plan: (appDir: string, file: Awa
     }
     const result = await runPlan(host, change.steps, progressEvents());
     printSummary(result);
-    if (change.token !== undefined) printToken(name, change.token, change.fingerprint!);
+    if (change.token !== undefined) {
+      printToken(name, change.token, change.fingerprint!);
+      if (flags.save !== undefined) {
+        const variable = savedTokenName(name);
+        await writeEnvFileValue(flags.save, variable, change.token);
+        process.stdout.write(`Saved to ${flags.save} as ${variable} (mode 600).\n`);
+      }
+    }
   });
+}
+
+/** ci-bot -> RELAY_TOKEN_CI_BOT */
+export function savedTokenName(name: string): string {
+  return `RELAY_TOKEN_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
 /** Shown once, and only to a person at a terminal; logs and CI output get the fingerprint. */

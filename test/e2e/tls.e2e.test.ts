@@ -315,6 +315,52 @@ describe('relay rotate-token under a steady stream of requests', () => {
   });
 });
 
+describe('named tokens on the host (relay token, relay usage)', () => {
+  it('are added, limited, counted, listed and revoked on the running relay, without a restart', async () => {
+    const startedAt = await onHost("docker inspect -f '{{.State.StartedAt}}' relay");
+    const saved = join(work, 'tokens.env');
+    const add = await cli.run(['token', 'add', 'ci-bot', '--rpm', '3', '--save', saved]);
+    expect(add.exitCode, shown(add)).toBe(0);
+    const token = pickEnvValue(await readFile(saved, 'utf8'), 'RELAY_TOKEN_CI_BOT')!;
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect((await stat(saved)).mode & 0o777).toBe(0o600);
+    expect(add.stdout + add.stderr).not.toContain(token);
+    // Only the hash reached the host.
+    const onDisk = await onHost('cat /opt/relay/tokens.json');
+    expect(onDisk).not.toContain(token);
+    expect(await onHost('stat -c "%a %U:%G" /opt/relay/tokens.json')).toBe('600 root:root\n');
+
+    // Live at once, then limited: a burst of 3 per minute.
+    await expect.poll(() => modelsStatus(token), { timeout: 15_000, interval: 500 }).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push(await modelsStatus(token));
+    expect(statuses).toContain(429);
+
+    // Counted per token, and listed with its last use; neither shows the token or its hash.
+    // Requests refused with 429 never reached the upstream: only the ones that did are counted.
+    await expect
+      .poll(async () => {
+        const r = await cli.run(['usage', '--json']);
+        const rows = (JSON.parse(r.stdout) as { rows: Array<{ token: string; requests: number }> }).rows;
+        return rows.filter((row) => row.token === 'ci-bot').reduce((sum, row) => sum + row.requests, 0);
+      }, { timeout: 20_000, interval: 1_000 })
+      .toBeGreaterThanOrEqual(3);
+    const list = await cli.run(['token', 'list', '--json']);
+    expect(list.exitCode, shown(list)).toBe(0);
+    const entry = (JSON.parse(list.stdout) as Array<{ name: string; state: string; lastUsed?: string; rpm?: number }>).find((row) => row.name === 'ci-bot');
+    expect(entry).toMatchObject({ state: 'active', rpm: 3 });
+    expect(entry?.lastUsed).toBeTruthy();
+    expect(list.stdout).not.toContain(token);
+
+    // Revoked: refused at once; the default token is untouched; the container never restarted.
+    const revoke = await cli.run(['token', 'revoke', 'ci-bot']);
+    expect(revoke.exitCode, shown(revoke)).toBe(0);
+    await expect.poll(() => modelsStatus(token), { timeout: 15_000, interval: 500 }).toBe(401);
+    expect(await modelsStatus(await localToken())).toBe(200);
+    expect(await onHost("docker inspect -f '{{.State.StartedAt}}' relay")).toBe(startedAt);
+  }, 180_000);
+});
+
 describe('running relay init again', () => {
   it('changes nothing and finishes well under a minute', async () => {
     const token = await localToken();
