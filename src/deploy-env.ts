@@ -13,10 +13,33 @@ export interface DeployEnv {
   /** During `relay rotate-token --grace`: the old token, accepted until the ISO time below. */
   RELAY_TOKEN_PREVIOUS?: string;
   RELAY_TOKEN_PREVIOUS_UNTIL?: string;
+  /** Relay settings given with `--set KEY=VALUE` (only RELAY_SETTING_KEYS), kept across deploys. */
+  settings?: Record<string, string>;
 }
 
+/**
+ * Relay settings an operator may put in the host's .env with `relay deploy --set KEY=VALUE`.
+ * Nothing else from anywhere reaches it.
+ */
+export const RELAY_SETTING_KEYS = [
+  'RELAY_PATH_PREFIX',
+  'RELAY_CORS_ORIGINS',
+  'RELAY_MODELS',
+  'RELAY_OLLAMA_PATH',
+  'RELAY_MODE',
+  'RELAY_METRICS_TOKEN',
+  'REDIS_URL',
+  'RELAY_PASSTHROUGH_RPM',
+  'RELAY_PASSTHROUGH_CONCURRENCY',
+  'RELAY_CONNECT_TIMEOUT',
+  'RELAY_FIRST_BYTE_TIMEOUT',
+  'RELAY_IDLE_TIMEOUT',
+  'RELAY_CLIENT_HEADER_TIMEOUT',
+  'RELAY_SHUTDOWN_GRACE',
+] as const;
+
 /** The only keys the host's .env ever holds. */
-export const DEPLOY_ENV_KEYS = ['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL', 'RELAY_TOKEN_PREVIOUS', 'RELAY_TOKEN_PREVIOUS_UNTIL'] as const;
+export const DEPLOY_ENV_KEYS = ['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL', 'RELAY_TOKEN_PREVIOUS', 'RELAY_TOKEN_PREVIOUS_UNTIL', ...RELAY_SETTING_KEYS] as const;
 
 // Written unquoted, so a value must survive Compose's env_file parser as-is: no whitespace,
 // quotes, `#` (comment), `$` (interpolation) or backslash.
@@ -45,6 +68,7 @@ export function renderDeployEnv(env: DeployEnv): string {
     lines.push(`RELAY_TOKEN_PREVIOUS=${checkValue('RELAY_TOKEN_PREVIOUS', env.RELAY_TOKEN_PREVIOUS)}`);
     lines.push(`RELAY_TOKEN_PREVIOUS_UNTIL=${checkValue('RELAY_TOKEN_PREVIOUS_UNTIL', env.RELAY_TOKEN_PREVIOUS_UNTIL)}`);
   }
+  for (const name of Object.keys(env.settings ?? {}).sort()) lines.push(`${name}=${checkValue(name, env.settings![name]!)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -106,6 +130,32 @@ export function previousTokenLines(existingEnvText: string | undefined): Pick<De
   const until = env.RELAY_TOKEN_PREVIOUS_UNTIL;
   if (!token || !until) return {};
   return { RELAY_TOKEN_PREVIOUS: token, RELAY_TOKEN_PREVIOUS_UNTIL: until };
+}
+
+/**
+ * The relay settings for the host: those already in its .env, then `--set KEY=VALUE` over them,
+ * minus `--unset KEY`. A key outside RELAY_SETTING_KEYS is refused by name.
+ */
+export function relaySettings(existingEnvText: string | undefined, set: string[] = [], unset: string[] = []): Record<string, string> {
+  const allowed = new Set<string>(RELAY_SETTING_KEYS);
+  const refuse = (name: string) => {
+    throw new ConfigError(`${name} is not a relay setting --set can write.`, { fix: `Settings: ${RELAY_SETTING_KEYS.join(', ')}.` });
+  };
+  const settings: Record<string, string> = {};
+  const existing = existingEnvText === undefined ? {} : parseHostEnv(existingEnvText);
+  for (const [name, value] of Object.entries(existing)) if (allowed.has(name)) settings[name] = value;
+  for (const pair of set) {
+    const at = pair.indexOf('=');
+    const name = at === -1 ? pair : pair.slice(0, at);
+    if (at === -1) throw new ConfigError(`--set ${name}: expected KEY=VALUE.`, { fix: 'For example --set RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini' });
+    if (!allowed.has(name)) refuse(name);
+    settings[name] = checkValue(name, pair.slice(at + 1));
+  }
+  for (const name of unset) {
+    if (!allowed.has(name)) refuse(name);
+    delete settings[name];
+  }
+  return settings;
 }
 
 /** Reads OPENAI_API_KEY (only that line) from the operator's .env.local; missing is an error. */

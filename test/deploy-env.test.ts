@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, renderDeployEnv } from '../src/deploy-env.js';
+import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv } from '../src/deploy-env.js';
 import { ConfigError } from '../src/errors.js';
 
 const KEY = 'sk-test-SENTINEL-4f1c9e';
@@ -101,5 +101,20 @@ describe('re-deploying after a token rotation', () => {
     expect(token).toEqual({ token: 'new', origin: 'kept' });
     const redeployed = renderDeployEnv({ ...buildDeployEnv({ apiKey: 'sk-a', token: token.token }), ...previousTokenLines(afterRotation) });
     expect(redeployed).toBe(afterRotation);
+  });
+});
+
+describe('relay settings (deploy --set / --unset)', () => {
+  it('keeps the settings already on the host, sets and unsets by name, refuses anything else', () => {
+    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'gpt-4o-mini', REDIS_URL: 'redis://10.0.0.5:6379' } });
+    expect(relaySettings(onHost, ['RELAY_CORS_ORIGINS=https://app.example.com'], ['REDIS_URL'])).toEqual({ RELAY_MODELS: 'gpt-4o-mini', RELAY_CORS_ORIGINS: 'https://app.example.com' });
+    expect(() => relaySettings(onHost, ['OPENAI_API_KEY=sk-other'])).toThrow('OPENAI_API_KEY is not a relay setting');
+    expect(() => relaySettings(onHost, ['RELAY_MODELS'])).toThrow('expected KEY=VALUE');
+    expect(() => relaySettings(onHost, ['RELAY_MODELS=has space'])).toThrow(ConfigError);
+  });
+
+  it('writes them after the fixed keys, sorted, so an unchanged deploy writes the same bytes', () => {
+    const text = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'a,b=c', RELAY_CORS_ORIGINS: '*' } });
+    expect(text.split('\n').slice(1)).toEqual(['OPENAI_API_KEY=sk-a', 'RELAY_TOKEN=t', 'RELAY_CORS_ORIGINS=*', 'RELAY_MODELS=a,b=c', '']);
   });
 });

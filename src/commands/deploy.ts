@@ -23,7 +23,14 @@ interface DeployOptions extends TargetOptions {
   openaiBaseUrl?: string;
   envFile: string;
   rotateToken?: boolean;
+  set: string[];
+  unset: string[];
   dryRun?: boolean;
+}
+
+/** Commander's way to take an option more than once. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 // Stand-ins for --dry-run, which neither reads the host's token nor prints the key.
@@ -40,6 +47,8 @@ export function registerDeploy(program: Command): void {
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
     .option('--env-file <path>', 'local file holding OPENAI_API_KEY; only that line is sent to the host', '.env.local')
     .option('--rotate-token', 'replace the RELAY_TOKEN on the host with a new one (clients must be updated)')
+    .option('--set <KEY=VALUE>', 'a relay setting for the host, e.g. RELAY_MODELS=gpt-4o-mini (repeatable; kept on later deploys)', collect, [])
+    .option('--unset <KEY>', 'remove a relay setting set earlier (repeatable)', collect, [])
     .option('--dry-run', 'print the plan and change nothing (does not connect)');
   addTargetOptions(command);
   command
@@ -55,7 +64,12 @@ reports "unchanged" and does not restart the container.
 Examples:
   $ relay deploy --host root@203.0.113.7 --domain relay.example.com
   $ relay deploy                                   # host and domain from relay.json
-  $ relay deploy --base-image node:24-slim --dry-run`,
+  $ relay deploy --base-image node:24-slim --dry-run
+  $ relay deploy --set RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini --set RELAY_CORS_ORIGINS=https://app.example.com
+
+Settings --set can write: RELAY_PATH_PREFIX, RELAY_CORS_ORIGINS, RELAY_MODELS, RELAY_OLLAMA_PATH,
+RELAY_MODE, RELAY_METRICS_TOKEN, REDIS_URL, RELAY_PASSTHROUGH_RPM, RELAY_PASSTHROUGH_CONCURRENCY and
+the RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to the root-only .env.`,
     )
     .action(async (options: DeployOptions) => {
       const project = await projectSettings();
@@ -68,6 +82,8 @@ Examples:
         ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
         envFile: options.envFile,
         rotateToken: options.rotateToken ?? false,
+        set: options.set,
+        unset: options.unset,
       };
 
       if (options.dryRun) {

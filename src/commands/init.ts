@@ -14,6 +14,7 @@ import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } from '../relay-endpoint.js';
 import { tokenFingerprint } from '../token.js';
 import { addCertOptions, certSettings, issueCertificate, type CertOptions } from './cert.js';
+import { collect } from './deploy.js';
 import { printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -28,6 +29,7 @@ interface InitOptions extends TargetOptions, CertOptions {
   verify: boolean;
   verifyModel: string;
   quietToken?: boolean;
+  set: string[];
 }
 
 export function registerInit(program: Command): void {
@@ -41,6 +43,7 @@ export function registerInit(program: Command): void {
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
     .option('--env-file <path>', 'local file holding OPENAI_API_KEY (only that line is sent); RELAY_TOKEN is saved there too', '.env.local')
     .option('--app-dir <path>', `where the relay lives on the host (default: ${DEFAULT_APP_DIR})`)
+    .option('--set <KEY=VALUE>', 'a relay setting for the host, as for `relay deploy --set` (repeatable)', collect, [])
     .option('--verify-model <model>', 'model for the final streamed test request (a few tokens)', 'gpt-4o-mini')
     .option('--no-verify', 'skip the final streamed test request')
     .option('--quiet-token', 'print only the token\'s fingerprint, never the token');
@@ -82,6 +85,7 @@ Examples:
           serverName,
           baseImage: options.baseImage,
           envFile: options.envFile,
+          set: options.set,
           ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
         });
         printSummary(await runPlan(host, deploy.steps, progressEvents()));

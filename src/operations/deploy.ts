@@ -2,7 +2,7 @@
 // the bundle and templates on this machine, the token and TLS state on the host. No printing.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { buildDeployEnv, chooseRelayToken, previousTokenLines, readLocalApiKey, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
+import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
 import { ConfigError, RelayError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
@@ -20,6 +20,9 @@ export interface DeploySettings {
   /** Local file holding OPENAI_API_KEY; only that line is read. */
   envFile: string;
   rotateToken?: boolean;
+  /** `--set KEY=VALUE` relay settings and `--unset KEY`; others already on the host are kept. */
+  set?: string[];
+  unset?: string[];
 }
 
 export interface PreparedDeploy {
@@ -51,7 +54,7 @@ export function loadDeployTemplates(): DeployTemplates {
 
 /** Builds the plan from placeholders, without touching any host: for --dry-run. */
 export async function dryRunDeployPlan(settings: DeploySettings, placeholders: { apiKey: string; token: string }): Promise<Step[]> {
-  const envFile = renderDeployEnv(buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }));
+  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }), settings: relaySettings(undefined, settings.set, settings.unset) });
   return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, templates: loadDeployTemplates() });
 }
 
@@ -63,7 +66,14 @@ export async function prepareDeploy(host: Host, settings: DeploySettings): Promi
   const token = chooseRelayToken(existing, { rotate: settings.rotateToken ?? false });
   // A re-deploy keeps the last rotation's lines as they are (a grace period stays valid).
   const previous = token.origin === 'kept' ? previousTokenLines(existing) : {};
-  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey, token: token.token, ...baseUrl(settings) }), ...previous });
+  // The upstream already on the host stays unless --openai-base-url names another.
+  const keptBaseUrl = existing === undefined ? undefined : parseHostEnv(existing).OPENAI_BASE_URL;
+  const upstream = settings.openaiBaseUrl ?? keptBaseUrl;
+  const envFile = renderDeployEnv({
+    ...buildDeployEnv({ apiKey, token: token.token, ...(upstream === undefined ? {} : { baseUrl: upstream }) }),
+    ...previous,
+    settings: relaySettings(existing, settings.set, settings.unset),
+  });
   const tls = await currentTls(host, settings.serverName);
   const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls });
   return { steps, token, tls };

@@ -247,6 +247,38 @@ describe('running install and deploy again', () => {
   });
 });
 
+describe('relay settings with deploy --set', () => {
+  const chat = async (model: string) => {
+    const response = await viaNginx('/v1/chat/completions', {
+      method: 'POST',
+      headers: { host: '127.0.0.1', authorization: `Bearer ${await relayToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [] }),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+
+  it('reach the running relay, stay across a plain re-deploy, and go with --unset', async () => {
+    const set = await relay(['deploy', ...target(), '--base-image', nodeImage, '--set', 'RELAY_MODELS=gpt-fake']);
+    expect(set.exitCode, ok(set)).toBe(0);
+    expect(await chat('gpt-fake')).toBe(200);
+    expect(await chat('gpt-other')).toBe(403);
+    // Neither the upstream nor the setting is lost when a later deploy does not repeat them.
+    const again = await relay(['deploy', ...target(), '--base-image', nodeImage]);
+    expect(again.stdout, ok(again)).toContain('no changes');
+    expect(await chat('gpt-other')).toBe(403);
+    const unset = await relay(['deploy', ...target(), '--base-image', nodeImage, '--unset', 'RELAY_MODELS']);
+    expect(unset.exitCode, ok(unset)).toBe(0);
+    expect(await chat('gpt-other')).toBe(200);
+  }, 600_000);
+
+  it('refuses a key that is not a relay setting, changing nothing', async () => {
+    const r = await relay(['deploy', ...target(), '--base-image', nodeImage, '--set', 'OTHER_SECRET=x']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('OTHER_SECRET is not a relay setting');
+  });
+});
+
 describe('the sentinel OPENAI_API_KEY', () => {
   it('appears in no CLI output and no log on the host', async () => {
     const everything = transcript.join('\n');
