@@ -176,6 +176,16 @@ describe('relay init on a fresh host with a domain', () => {
     expect([301, 308]).toContain(res.status);
     expect(res.location).toBe(`https://${DOMAIN}/v1/models`);
   });
+
+  it('renews: relay cert --renew-dry-run rehearses it against the same CA, with the nginx reload hook', async () => {
+    const r = await cli.run(['cert', '--renew-dry-run'], 180_000);
+    expect(r.exitCode, shown(r)).toBe(0);
+    expect(r.stdout).toContain('renewal of relay.test works');
+    expect(r.stdout + r.stderr).toContain('Congratulations, all simulated renewals succeeded');
+    // The rehearsal went to pebble (the certificate's own CA), not to Let's Encrypt's staging.
+    expect(r.stdout + r.stderr).not.toContain('acme-staging');
+    expect(await onHost('test -x /etc/letsencrypt/renewal-hooks/deploy/relay-reload-nginx && echo hook')).toBe('hook\n');
+  });
 });
 
 describe('a client that trusts the ACME root', () => {
