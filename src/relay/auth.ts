@@ -1,6 +1,6 @@
-// Bearer-token check. Tokens are kept as SHA-256 digests and compared with timingSafeEqual, so
-// the check is constant-time whatever the length of what the client sent.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Bearer tokens: reading one out of an Authorization header, and the shapes the relay's token
+// sources share. The check itself is the token registry's (access/token-registry.ts), which looks
+// tokens up by their SHA-256, so timing says nothing about the token.
 
 /** The tokens the relay accepts right now. */
 export interface TokenSet {
@@ -17,34 +17,8 @@ export interface Authenticator {
   isOpen(): boolean;
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (!authorization) return undefined;
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
   return match?.[1];
-}
-
-export function createAuthenticator(initial: TokenSet, now: () => number = Date.now): Authenticator {
-  let current: Buffer | undefined;
-  let previous: { digest: Buffer; until: number } | undefined;
-  const update = (tokens: TokenSet) => {
-    current = tokens.current === undefined ? undefined : digest(tokens.current);
-    previous = tokens.previous && { digest: digest(tokens.previous.token), until: tokens.previous.until };
-  };
-  update(initial);
-  return {
-    update,
-    isOpen: () => current === undefined,
-    check(authorization) {
-      if (current === undefined) return true;
-      const presented = bearerToken(authorization);
-      if (presented === undefined) return false;
-      const candidate = digest(presented);
-      if (timingSafeEqual(candidate, current)) return true;
-      return previous !== undefined && now() < previous.until && timingSafeEqual(candidate, previous.digest);
-    },
-  };
 }

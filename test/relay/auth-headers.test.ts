@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, createAuthenticator } from '../../src/relay/auth.js';
+import { createTokenRegistry } from '../../src/relay/access/token-registry.js';
+import { bearerToken, type TokenSet } from '../../src/relay/auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/relay/headers.js';
+
+/** The relay's check for RELAY_TOKEN (and a rotation's previous token), as the server makes it. */
+function tokenCheck(tokens: TokenSet, now: () => number = Date.now) {
+  const registry = createTokenRegistry({ envTokens: tokens, now });
+  return {
+    check: (header: string | undefined) => registry.isOpen() || registry.identify(header) !== undefined,
+    update: (next: TokenSet) => registry.setEnvTokens(next),
+  };
+}
 
 describe('the relay token check', () => {
   it('accepts exactly the configured bearer token', () => {
-    const check = (header: string | undefined) => createAuthenticator({ current: 's3cret' }).check(header);
+    const check = (header: string | undefined) => tokenCheck({ current: 's3cret' }).check(header);
     expect(check('Bearer s3cret')).toBe(true);
     expect(check('bearer s3cret')).toBe(true);
     expect(check('Bearer s3cre')).toBe(false);
@@ -15,12 +25,12 @@ describe('the relay token check', () => {
   });
 
   it('lets everything through when no token is configured', () => {
-    expect(createAuthenticator({ current: undefined }).check(undefined)).toBe(true);
+    expect(tokenCheck({ current: undefined }).check(undefined)).toBe(true);
   });
 
   it('accepts the previous token only until its grace period ends', () => {
     let now = 1_000;
-    const auth = createAuthenticator({ current: 'new', previous: { token: 'old', until: 2_000 } }, () => now);
+    const auth = tokenCheck({ current: 'new', previous: { token: 'old', until: 2_000 } }, () => now);
     expect(auth.check('Bearer new')).toBe(true);
     expect(auth.check('Bearer old')).toBe(true);
     now = 2_000;
@@ -29,7 +39,7 @@ describe('the relay token check', () => {
   });
 
   it('switches tokens at once on update', () => {
-    const auth = createAuthenticator({ current: 'a' });
+    const auth = tokenCheck({ current: 'a' });
     auth.update({ current: 'b' });
     expect(auth.check('Bearer a')).toBe(false);
     expect(auth.check('Bearer b')).toBe(true);

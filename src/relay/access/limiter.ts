@@ -35,6 +35,19 @@ interface Caller {
   active: number;
 }
 
+/** A held slot whose release counts once, however often a caller (or two 'close' paths) calls it. */
+export function releaseOnce(release: () => void): Acquired {
+  let released = false;
+  return {
+    ok: true,
+    release() {
+      if (released) return;
+      released = true;
+      release();
+    },
+  };
+}
+
 export function createMemoryLimiter(now: () => number = Date.now): Limiter {
   const callers = new Map<string, Caller>();
   let sweptAt = now();
@@ -64,15 +77,7 @@ export function createMemoryLimiter(now: () => number = Date.now): Limiter {
       if (limits.concurrency === undefined) return NOTHING_HELD;
       caller.active++;
       const held = caller;
-      let released = false;
-      return {
-        ok: true,
-        release() {
-          if (released) return;
-          released = true;
-          held.active--;
-        },
-      };
+      return releaseOnce(() => held.active--);
     },
     async close() {
       callers.clear();

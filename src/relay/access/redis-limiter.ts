@@ -4,7 +4,7 @@
 // mid-stream frees its slots within LEASE_MS instead of holding them for ever.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { type Acquired, CONCURRENCY_RETRY_SEC, type Limiter, type Refused, retryAfterSeconds, WINDOW_MS } from './limiter.js';
+import { type Acquired, CONCURRENCY_RETRY_SEC, type Limiter, type Refused, releaseOnce, retryAfterSeconds, WINDOW_MS } from './limiter.js';
 
 export const LEASE_MS = 60_000;
 
@@ -101,17 +101,11 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       const renew = setInterval(() => redis.relayRenew(leases, id, leaseMs).catch(onError), leaseMs / 3);
       renew.unref();
       renewals.add(renew);
-      let released = false;
-      return {
-        ok: true,
-        release() {
-          if (released) return;
-          released = true;
-          clearInterval(renew);
-          renewals.delete(renew);
-          redis.zrem(leases, id).catch(onError);
-        },
-      };
+      return releaseOnce(() => {
+        clearInterval(renew);
+        renewals.delete(renew);
+        redis.zrem(leases, id).catch(onError);
+      });
     },
     async close() {
       for (const renew of renewals) clearInterval(renew);
