@@ -2,16 +2,20 @@
 // rest of it: the other lines are someone's other secrets and must stay where they are.
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 
-/** Returns the value of `name` in the dotenv text, or undefined. Last assignment wins, like dotenv. */
-export function pickEnvValue(text: string, name: string): string | undefined {
-  let found: string | undefined;
+/** Every `NAME=value` line of a dotenv text, in order, unquoted: the one dotenv parser. */
+export function* envAssignments(text: string): Generator<[name: string, value: string]> {
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    found = unquote(match[2]!);
+    if (match) yield [match[1]!, unquote(match[2]!)];
   }
+}
+
+/** Returns the value of `name` in the dotenv text, or undefined. Last assignment wins, like dotenv. */
+export function pickEnvValue(text: string, name: string): string | undefined {
+  let found: string | undefined;
+  for (const [key, value] of envAssignments(text)) if (key === name) found = value;
   return found === '' ? undefined : found;
 }
 

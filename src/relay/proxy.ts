@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import type { Timeouts, Upstream } from './config.js';
 import { clientResponseHeaders, isEventStream, upstreamRequestHeaders } from './headers.js';
+import { hasBody } from './json-body.js';
 import { createUsageTap, type UsageTap } from './access/usage-tap.js';
 import { sendError } from './openai-error.js';
 
@@ -45,11 +46,6 @@ export function createUpstreamAgent(timeouts: Timeouts): Agent {
     bodyTimeout: timeouts.idleMs,
     keepAliveTimeout: 30_000,
   });
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']);
