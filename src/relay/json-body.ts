@@ -1,7 +1,6 @@
 // Reading a JSON request body, for the few features that must look inside one (model allow-list,
 // Ollama emulation). Bounded, so a client cannot make the relay hold more than MAX_JSON_BODY.
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 
 export const MAX_JSON_BODY = 10 * 1024 * 1024;
 
@@ -45,14 +44,4 @@ export function isJson(req: IncomingMessage): boolean {
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/**
- * The same request with a body the relay has already read (and maybe rewritten), for the
- * forwarder, which reads method, url, headers and the body stream of what it is given.
- */
-export function withBody(req: IncomingMessage, body: Buffer): IncomingMessage {
-  const headers = { ...req.headers, 'content-length': String(body.length) };
-  delete headers['transfer-encoding'];
-  return Object.assign(Readable.from([body]), { method: req.method, url: req.url, headers }) as unknown as IncomingMessage;
 }

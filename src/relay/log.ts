@@ -29,12 +29,41 @@ export function batchedStdout(): (line: string) => void {
   };
 }
 
+/** An ISO timestamp to the millisecond; the date and time up to the second are formatted once a second. */
+function clock(): () => string {
+  let second = -1;
+  let prefix = '';
+  return () => {
+    const now = Date.now();
+    const ms = now % 1000;
+    if (now - ms !== second) {
+      second = now - ms;
+      prefix = new Date(second).toISOString().slice(0, 20);
+    }
+    return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  };
+}
+
+/**
+ * `{"time":...,"level":...,"msg":...,<fields>}` written field by field: no merged object per line,
+ * which showed up at ~5% of the relay's CPU under load. Undefined fields are left out, as
+ * JSON.stringify would; field names are the relay's own identifiers.
+ */
+export function formatLine(time: string, level: string, msg: string, fields: Fields | undefined): string {
+  let line = `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}`;
+  for (const name in fields) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    line += typeof value === 'string' ? `,"${name}":${JSON.stringify(value)}` : `,"${name}":${typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
+  }
+  return `${line}}\n`;
+}
+
 export function jsonLogger(write: (line: string) => void = batchedStdout()): Logger {
-  const emit = (level: string, msg: string, fields?: Fields) =>
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+  const time = clock();
   return {
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
+    info: (msg, fields) => write(formatLine(time(), 'info', msg, fields)),
+    warn: (msg, fields) => write(formatLine(time(), 'warn', msg, fields)),
+    error: (msg, fields) => write(formatLine(time(), 'error', msg, fields)),
   };
 }

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
-import { BodyTooLarge, hasBody, isJson, isMultipart, MAX_JSON_BODY, readBody, withBody } from './json-body.js';
+import { BodyTooLarge, hasBody, isJson, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';
 import { pathOnly } from './paths.js';
 import type { Exchange } from './proxy.js';
@@ -56,7 +56,7 @@ export function filterModelList(policy: ModelPolicy, upstreamModels: ModelEntry[
   return out;
 }
 
-type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number) => Promise<void>;
+type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer) => Promise<void>;
 
 export interface ModelGate {
   handle(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number): Promise<void>;
@@ -136,7 +136,7 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
         if (target !== model) body = Buffer.from(JSON.stringify({ ...(parsed as object), model: target }));
       }
       exchange.bytesIn = 0;
-      await forward(withBody(req, body), res, exchange, startedAt);
+      await forward(req, res, exchange, startedAt, body);
     },
   };
 }

