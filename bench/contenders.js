@@ -15,6 +15,7 @@ export const CONTENDERS = ['direct', 'nginx', 'relay', 'portkey'];
  * @property {string} node        path of the node binary
  * @property {number} upstreamWorkers
  * @property {string[]} [nodeFlags] extra flags for node contenders (e.g. --cpu-prof)
+ * @property {string} compileCacheDir  NODE_COMPILE_CACHE for node contenders, one per contender and run
  *
  * @typedef {object} Plan
  * @property {string} name
@@ -37,7 +38,7 @@ export function contenderPlan(name, s) {
         name,
         command: s.node,
         args: [join(s.root, 'bench/fake-upstream.js'), '--port', String(s.port), '--workers', String(s.upstreamWorkers), '--key', s.serverKey],
-        env: {},
+        env: { NODE_COMPILE_CACHE: s.compileCacheDir },
         files: [],
         port: s.port,
         clientHeaders: { authorization: bearer(s.serverKey) },
@@ -66,6 +67,8 @@ export function contenderPlan(name, s) {
           PORT: String(s.port),
           HOST: '127.0.0.1',
           RELAY_SHUTDOWN_GRACE: '1s',
+          // As the relay's image does (templates/compose/Dockerfile); every node contender gets one.
+          NODE_COMPILE_CACHE: s.compileCacheDir,
         },
         files: [],
         port: s.port,
@@ -77,7 +80,7 @@ export function contenderPlan(name, s) {
         name,
         command: s.node,
         args: [...(s.nodeFlags ?? []), join(s.root, 'node_modules/@portkey-ai/gateway/build/start-server.js'), `--port=${s.port}`, '--headless'],
-        env: { NODE_ENV: 'production' },
+        env: { NODE_ENV: 'production', NODE_COMPILE_CACHE: s.compileCacheDir },
         files: [],
         port: s.port,
         // The open-source gateway has no client-token check of its own: the client sends the key.

@@ -150,11 +150,16 @@ describe('the compose file', () => {
 });
 
 describe('the Dockerfile', () => {
-  it('needs nothing from the base image but node: exec-form healthcheck and CMD, numeric USER', () => {
-    expect(app.dockerfile).not.toMatch(/^RUN /m);
+  it('needs nothing from the base image but node: exec-form RUN, healthcheck and CMD, numeric USER', () => {
+    expect(app.dockerfile).not.toMatch(/^RUN (?!\["node", )/m);
     expect(app.dockerfile).toMatch(/^HEALTHCHECK .*\\\n\s+CMD \["node", "-e", /m);
     expect(app.dockerfile).toContain('CMD ["node", "/app/relay-server.mjs"]');
     expect(app.dockerfile).toMatch(/^USER \d+:\d+$/m);
+  });
+
+  it('fills a compile cache for the bundle at build time', () => {
+    expect(app.dockerfile).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/compile-cache$/m);
+    expect(app.dockerfile).toContain('RUN ["node", "/app/relay-server.mjs", "--version"]');
   });
 
   it('has a healthcheck script that is valid JavaScript', () => {

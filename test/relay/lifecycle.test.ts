@@ -1,4 +1,5 @@
 // Starting, misconfiguring, failing upstreams and stopping: the relay as an operator runs it.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,19 @@ describe('configuration', () => {
     } finally {
       await relay.stop();
     }
+  });
+});
+
+describe('the bundle as the image runs it', () => {
+  it('prints its version for `--version` and leaves V8 code in NODE_COMPILE_CACHE for the next start', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
+    const bundle = join(import.meta.dirname, '../../dist/relay-server.mjs');
+    const version = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).version as string;
+    const run = spawnSync(process.execPath, [bundle, '--version'], { env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache }, encoding: 'utf8', timeout: 10_000 });
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(version);
+    const files = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(files.length).toBeGreaterThan(0);
   });
 });
 

@@ -1,0 +1,205 @@
+// Counters, a gauge and histograms that render Prometheus text exposition format 0.0.4, and no
+// more. Recording sits on the relay's hot path (several calls per request), so it is a Map lookup
+// and an add: a series' label text is rendered once, when the series is first seen.
+
+/** The same value prom-client's Registry sends: metrics.ts appends that registry's text to ours. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * Label names, fixed at creation. At most three: the relay needs no more, and fixed parameters keep
+ * every record call free of a rest-parameter array.
+ */
+type LabelNames = readonly [] | readonly [string] | readonly [string, string] | readonly [string, string, string];
+/** One value per label name, in the same order. */
+type LabelValues<Names extends LabelNames> = { [K in keyof Names]: string };
+
+interface MetricOptions<Names extends LabelNames> {
+  name: string;
+  help: string;
+  labelNames?: Names;
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+// Separates label values in a series key. A value holding a NUL could make two label sets share a
+// series; the relay's values (token names, model ids, fixed words) hold none.
+const KEY_SEPARATOR = '\u0000';
+
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A sample value as the format spells it: NaN, +Inf and -Inf are words. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function checkNames(name: string, labelNames: readonly string[], reserved: readonly string[] = []): void {
+  if (!METRIC_NAME.test(name)) throw new Error(`Invalid metric name: ${JSON.stringify(name)}`);
+  if (labelNames.length > 3) throw new Error(`${name}: at most three labels`);
+  for (const label of labelNames) {
+    if (!LABEL_NAME.test(label) || label.startsWith('__') || reserved.includes(label)) throw new Error(`${name}: invalid label name ${JSON.stringify(label)}`);
+  }
+  if (new Set(labelNames).size !== labelNames.length) throw new Error(`${name}: duplicate label names`);
+}
+
+/** `token="alice",model="gpt-a"`: the inside of a series' braces. */
+function labelPairs(labelNames: readonly string[], values: readonly (string | undefined)[]): string {
+  return labelNames.map((label, i) => `${label}="${escapeLabelValue(values[i] ?? '')}"`).join(',');
+}
+
+function seriesKey(count: number, a: string | undefined, b: string | undefined, c: string | undefined): string {
+  if (count === 0) return '';
+  if (count === 1) return a ?? '';
+  if (count === 2) return a + KEY_SEPARATOR + b;
+  return a + KEY_SEPARATOR + b + KEY_SEPARATOR + c;
+}
+
+function header(name: string, help: string, type: string): string {
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
+}
+
+interface CounterSeries {
+  /** `{token="alice"}`, or '' without labels. */
+  readonly labelText: string;
+  value: number;
+}
+
+export interface Counter<Names extends LabelNames> {
+  /** Adds `amount` (>= 0) to the series of these label values, creating it at 0 first. */
+  inc(amount: number, ...labelValues: LabelValues<Names>): void;
+  render(): string;
+}
+
+export function createCounter<const Names extends LabelNames = readonly []>(options: MetricOptions<Names>): Counter<Names> {
+  const { name, help } = options;
+  const labelNames: readonly string[] = options.labelNames ?? [];
+  checkNames(name, labelNames);
+  const labelCount = labelNames.length;
+  const series = new Map<string, CounterSeries>();
+  // Without labels the one series exists from the start, so it reads 0 before anything happens.
+  if (labelCount === 0) series.set('', { labelText: '', value: 0 });
+
+  function inc(amount: number, a?: string, b?: string, c?: string): void {
+    // A counter only goes up; a negative or NaN amount would break every rate() over it.
+    if (!(amount >= 0)) return;
+    const key = seriesKey(labelCount, a, b, c);
+    let found = series.get(key);
+    if (found === undefined) {
+      found = { labelText: `{${labelPairs(labelNames, [a, b, c])}}`, value: 0 };
+      series.set(key, found);
+    }
+    found.value += amount;
+  }
+
+  return {
+    inc: inc as Counter<Names>['inc'],
+    render() {
+      let text = header(name, help, 'counter');
+      for (const { labelText, value } of series.values()) text += `\n${name}${labelText} ${formatValue(value)}`;
+      return text;
+    },
+  };
+}
+
+export interface Gauge {
+  inc(amount?: number): void;
+  dec(amount?: number): void;
+  render(): string;
+}
+
+/** Without labels: the relay has one gauge, streams in flight. */
+export function createGauge(options: { name: string; help: string }): Gauge {
+  const { name, help } = options;
+  checkNames(name, []);
+  let value = 0;
+  return {
+    inc: (amount = 1) => void (value += amount),
+    dec: (amount = 1) => void (value -= amount),
+    render: () => `${header(name, help, 'gauge')}\n${name} ${formatValue(value)}`,
+  };
+}
+
+interface HistogramSeries {
+  /** `{status_class="2xx"}`, or '' without labels: for `_sum` and `_count`. */
+  readonly labelText: string;
+  /** `status_class="2xx",`, or '' without labels: `le` follows it in `_bucket` lines. */
+  readonly bucketLabelPrefix: string;
+  /** Observations per bucket, not cumulative; the last slot counts those above every bound. */
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+export interface Histogram<Names extends LabelNames> {
+  observe(value: number, ...labelValues: LabelValues<Names>): void;
+  render(): string;
+}
+
+export function createHistogram<const Names extends LabelNames = readonly []>(options: MetricOptions<Names> & { buckets: readonly number[] }): Histogram<Names> {
+  const { name, help } = options;
+  const labelNames: readonly string[] = options.labelNames ?? [];
+  checkNames(name, labelNames, ['le']);
+  const bounds = [...options.buckets].sort((x, y) => x - y);
+  if (bounds.some((bound, i) => !Number.isFinite(bound) || bound === bounds[i - 1])) throw new Error(`${name}: buckets must be finite and distinct`);
+  const boundCount = bounds.length;
+  const leLabels = bounds.map((bound) => `le="${formatValue(bound)}"}`);
+  const labelCount = labelNames.length;
+  const series = new Map<string, HistogramSeries>();
+  const newSeries = (pairs: string): HistogramSeries => ({
+    labelText: pairs === '' ? '' : `{${pairs}}`,
+    bucketLabelPrefix: pairs === '' ? '' : `${pairs},`,
+    counts: new Float64Array(boundCount + 1),
+    sum: 0,
+    count: 0,
+  });
+  // Without labels the one series exists from the start, so its buckets read 0 before any observation.
+  if (labelCount === 0) series.set('', newSeries(''));
+
+  function observe(value: number, a?: string, b?: string, c?: string): void {
+    // NaN would turn _sum into NaN for good.
+    if (Number.isNaN(value)) return;
+    const key = seriesKey(labelCount, a, b, c);
+    let found = series.get(key);
+    if (found === undefined) {
+      found = newSeries(labelPairs(labelNames, [a, b, c]));
+      series.set(key, found);
+    }
+    // A bucket counts values up to and including its bound.
+    let bucket = 0;
+    while (bucket < boundCount && value > bounds[bucket]!) bucket++;
+    found.counts[bucket]!++;
+    found.sum += value;
+    found.count++;
+  }
+
+  return {
+    observe: observe as Histogram<Names>['observe'],
+    render() {
+      let text = header(name, help, 'histogram');
+      for (const { labelText, bucketLabelPrefix, counts, sum, count } of series.values()) {
+        let cumulative = 0;
+        for (let i = 0; i < boundCount; i++) {
+          cumulative += counts[i]!;
+          text += `\n${name}_bucket{${bucketLabelPrefix}${leLabels[i]} ${formatValue(cumulative)}`;
+        }
+        text += `\n${name}_bucket{${bucketLabelPrefix}le="+Inf"} ${formatValue(count)}`;
+        text += `\n${name}_sum${labelText} ${formatValue(sum)}`;
+        text += `\n${name}_count${labelText} ${formatValue(count)}`;
+      }
+      return text;
+    },
+  };
+}
+
+/** Metric families in the order given, separated by a blank line like prom-client's, ending in a newline. */
+export function renderFamilies(families: readonly { render(): string }[]): string {
+  return `${families.map((family) => family.render()).join('\n\n')}\n`;
+}
