@@ -75,6 +75,19 @@ describe('streaming', () => {
     expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual((PACED_CHUNKS - 2) * PACE_MS);
   });
 
+  it('passes a stream\'s headers on before its first event arrives', async () => {
+    const response = await fetch(`${relay.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SENTINEL_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODELS.paced, stream: true, messages: [{ role: 'user', content: 'count' }] }),
+    });
+    const headersAt = Date.now();
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await response.text();
+    // The fake upstream sends its headers at once and its first event PACE_MS later.
+    expect(headersAt).toBeLessThan(upstream.chunkSentAt[0]!);
+  });
+
   it('marks streams so nginx does not buffer them', async () => {
     const response = await fetch(`${relay.url}/v1/chat/completions`, {
       method: 'POST',

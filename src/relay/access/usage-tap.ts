@@ -196,36 +196,47 @@ function sseTap(status: number): UsageTap {
 
   const line = (raw: Buffer) => {
     const end = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.length - 1 : raw.length;
+    // `data:`, byte by byte.
+    if (end < 5 || raw[0] !== 0x64 || raw[1] !== 0x61 || raw[2] !== 0x74 || raw[3] !== 0x61 || raw[4] !== 0x3a) return;
     const text = raw.subarray(0, end);
-    if (text.length < DATA.length || text.compare(DATA, 0, DATA.length, 0, DATA.length) !== 0) return;
-    // Byte searches first: JSON.parse only for the lines that matter.
+    // Byte searches first: JSON.parse only for the line that carries usage.
     if (hasUsageObject(text)) lastUsageLine = text.subarray(DATA.length).toString('utf8');
-    if (model === undefined && text.indexOf(MODEL_KEY) >= 0) model = fromParsed(parseJson(text.subarray(DATA.length).toString('utf8'))).model;
+    if (model === undefined && text.indexOf(MODEL_KEY) >= 0) model = modelFromHead(text.toString('utf8'));
+  };
+
+  /** The complete lines in chunk[from, to), each ending at a newline. */
+  const lines = (chunk: Buffer, from: number, to: number) => {
+    for (let nl = chunk.indexOf(NEWLINE, from); nl >= 0 && nl < to; nl = chunk.indexOf(NEWLINE, from)) {
+      line(chunk.subarray(from, nl));
+      from = nl + 1;
+    }
   };
 
   return {
     onChunk(chunk) {
       bytes += chunk.length;
       let from = 0;
-      for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
-        const piece = chunk.subarray(from, nl);
-        if (skipping) skipping = false;
-        else if (partial !== undefined) line(Buffer.concat([partial, piece]));
-        else line(piece);
+      if (partial !== undefined || skipping) {
+        // The line that started in an earlier chunk.
+        const nl = chunk.indexOf(NEWLINE);
+        if (nl < 0) {
+          keepPartial(chunk);
+          return;
+        }
+        if (!skipping) line(Buffer.concat([partial!, chunk.subarray(0, nl)]));
         partial = undefined;
+        skipping = false;
         from = nl + 1;
       }
-      if (from < chunk.length && !skipping) {
-        const rest = chunk.subarray(from);
-        const size = (partial?.length ?? 0) + rest.length;
-        if (size > SSE_LINE_MAX) {
-          partial = undefined;
-          skipping = true;
-        } else {
-          // Copied: the caller may reuse the chunk's memory.
-          partial = partial === undefined ? Buffer.from(rest) : Buffer.concat([partial, rest]);
-        }
+      const lastNl = chunk.lastIndexOf(NEWLINE);
+      if (lastNl >= from) {
+        // Most chunks hold neither the model (once known) nor a usage key: then none of their
+        // complete lines needs a look, and one search per chunk replaces a few per line.
+        const usageAt = chunk.indexOf(USAGE_KEY, from);
+        if (model === undefined || (usageAt >= 0 && usageAt < lastNl)) lines(chunk, from, lastNl + 1);
+        from = lastNl + 1;
       }
+      if (from < chunk.length) keepPartial(chunk.subarray(from));
     },
     finish() {
       if (partial !== undefined && !skipping) line(partial);
@@ -234,4 +245,17 @@ function sseTap(status: number): UsageTap {
       return { status, stream: true, model: model ?? parsed?.model, usage: parsed?.usage ?? 'not_reported', bytes };
     },
   };
+
+  /** The start of a line that continues in a later chunk; past SSE_LINE_MAX it is skipped. */
+  function keepPartial(rest: Buffer): void {
+    if (skipping) return;
+    const size = (partial?.length ?? 0) + rest.length;
+    if (size > SSE_LINE_MAX) {
+      partial = undefined;
+      skipping = true;
+    } else {
+      // Copied: the caller may reuse the chunk's memory.
+      partial = partial === undefined ? Buffer.from(rest) : Buffer.concat([partial, rest]);
+    }
+  }
 }
