@@ -69,11 +69,13 @@ export function contenderPlan(name, s) {
           RELAY_SHUTDOWN_GRACE: '1s',
           // As the relay's image does (templates/compose/Dockerfile); every node contender gets one.
           NODE_COMPILE_CACHE: s.compileCacheDir,
+          // The image's young-generation cap too.
+          NODE_OPTIONS: '--max-semi-space-size=8',
         },
         files: [],
         port: s.port,
         clientHeaders: { authorization: bearer(s.token) },
-        note: 'node dist/relay-server.mjs, one process, logs one JSON line per request (to a file here)',
+        note: 'node dist/relay-server.mjs, one process, NODE_OPTIONS as in its image, logs one JSON line per request (to a file here)',
       };
     case 'portkey':
       return {

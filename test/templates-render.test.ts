@@ -157,6 +157,11 @@ describe('the Dockerfile', () => {
     expect(app.dockerfile).toMatch(/^USER \d+:\d+$/m);
   });
 
+  it('caps V8\'s young generation for every node it runs, the compile-cache build included', () => {
+    expect(app.dockerfile).toMatch(/^\s+NODE_OPTIONS=--max-semi-space-size=8$/m);
+    expect(app.dockerfile.indexOf('NODE_OPTIONS=')).toBeLessThan(app.dockerfile.indexOf('RUN ['));
+  });
+
   it('fills a compile cache for the bundle at build time', () => {
     expect(app.dockerfile).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/compile-cache$/m);
     expect(app.dockerfile).toContain('RUN ["node", "/app/relay-server.mjs", "--version"]');
