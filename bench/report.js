@@ -89,7 +89,8 @@ export function printResults(results) {
   }
   if (results.profile) {
     const p = results.profile;
-    console.log(`\n### CPU profile of the relay under scenario 1 (${fmt(p.load?.rps, 0)} req/s while profiled)\n`);
+    const what = p.scenario === '3' ? 'scenario 3, SSE streams of 20 chunks' : 'scenario 1, JSON';
+    console.log(`\n### CPU profile of the relay under ${what} (${fmt(p.load?.rps, 0)} requests/s while profiled)\n`);
     console.log(table(['area', '% self time'], Object.entries(p.byArea).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => [k, v.toFixed(1)])));
     console.log();
     console.log(table(['function', 'where', '% self'], p.functions.map((f) => [f.name, f.where, f.percent.toFixed(1)])));

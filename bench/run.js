@@ -5,6 +5,7 @@
 //   npm run bench -- --quick                   short smoke run (~1.5 min)
 //   npm run bench -- --only relay,nginx --scenario 1,3
 //   npm run bench -- --profile                 scenario 1 on the relay under --cpu-prof
+//   npm run bench -- --profile --scenario 3    the same with 20-chunk SSE streams
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -90,7 +91,7 @@ async function main() {
   for (const name of chosen) contenderPlan(name, /** @type {any} */ ({ root: ROOT, dir: '', port: 0, upstreamPort: 0 }));
   // The bare upstream is every scenario's baseline, so it always runs.
   const contenders = CONTENDERS.filter((name) => name === 'direct' || chosen.includes(name));
-  const scenarios = opts.profile ? ['1'] : opts.scenario ? opts.scenario.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS);
+  const scenarios = opts.profile ? [opts.scenario === '3' ? '3' : '1'] : opts.scenario ? opts.scenario.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS);
   for (const id of scenarios) if (!SCENARIOS[id]) throw new Error(`unknown scenario "${id}": use 1-6`);
 
   const outDir = join(BENCH, 'out', 'last-run');
@@ -127,7 +128,7 @@ async function main() {
   const results = { meta, scenarios: {} };
   try {
     if (opts.profile) {
-      results.profile = await bench.profileRelay();
+      results.profile = await bench.profileRelay(scenarios[0]);
     } else {
       for (const id of scenarios) {
         console.log(`\n== scenario ${id}: ${SCENARIOS[id]}`);
@@ -478,17 +479,19 @@ class Bench {
     };
   }
 
-  // --profile: scenario 1 on the relay under `node --cpu-prof`, then where the time went.
-  async profileRelay() {
+  // --profile: scenario 1 (or 3 with --scenario 3: SSE) on the relay under `node --cpu-prof`,
+  // then where the time went.
+  async profileRelay(scenario) {
     const dir = join(this.outDir, 'profile');
     mkdirSync(dir, { recursive: true });
     const { warmupS, durationS } = this.cfg.wrk;
+    const body = scenario === '3' ? JSON.stringify({ model: `fake-c${this.cfg.sse.chunks}-s0`, stream: true, messages: [{ role: 'user', content: 'Say hi' }] }) : CHAT_BODY;
     const result = await this.withContender(
       'relay',
       'profile',
       async (c) => {
-        await this.wrk(c, CHAT_BODY, warmupS);
-        return this.wrk(c, CHAT_BODY, durationS);
+        await this.wrk(c, body, warmupS);
+        return this.wrk(c, body, durationS);
       },
       { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
     );
@@ -496,7 +499,7 @@ class Bench {
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
     const summary = summarizeProfile(join(dir, file), 30);
-    return { file: join(dir, file), load: result, ...summary };
+    return { file: join(dir, file), scenario, load: result, ...summary };
   }
 }
 

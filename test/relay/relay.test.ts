@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODELS, PACE_MS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { DOWNLOAD_MB, MODELS, PACE_MS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { rawRequest, statusOf } from '../support/raw-http.js';
 import { eventually, startRelayProcess, type RelayProcess } from '../support/relay-process.js';
 
@@ -86,6 +86,18 @@ describe('streaming', () => {
     await response.text();
     // The fake upstream sends its headers at once and its first event PACE_MS later.
     expect(headersAt).toBeLessThan(upstream.chunkSentAt[0]!);
+  });
+
+  it('reads from the upstream only as fast as a slow client takes the answer', async () => {
+    const response = await fetch(`${relay.url}/v1/files/big/content`, { headers: { authorization: `Bearer ${SENTINEL_TOKEN}` } });
+    const reader = response.body!.getReader();
+    let received = (await reader.read()).value?.length ?? 0;
+    // The client stops reading: socket buffers fill, then the relay must stop reading upstream.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sentWhilePaused = upstream.downloadSent.bytes;
+    expect(sentWhilePaused).toBeLessThan((DOWNLOAD_MB * 1024 * 1024) / 2);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += chunk.value.length;
+    expect(received).toBe(DOWNLOAD_MB * 1024 * 1024);
   });
 
   it('marks streams so nginx does not buffer them', async () => {

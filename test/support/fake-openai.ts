@@ -37,10 +37,15 @@ export interface FakeOpenAI {
   uploads: Upload[];
   /** Wall-clock ms at which each SSE chunk of the last paced stream was written. */
   chunkSentAt: number[];
+  /** Bytes of the last GET /v1/files/big/content handed to its socket so far. */
+  downloadSent: { bytes: number };
   /** Resolves when a streaming response is cut by its client before it ended. */
   streamAborted(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Size of GET /v1/files/big/content. */
+export const DOWNLOAD_MB = 64;
 
 export const PACED_CHUNKS = 5;
 export const PACE_MS = 200;
@@ -130,6 +135,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
   const realtime: RealtimeSession[] = [];
   const uploads: Upload[] = [];
   const chunkSentAt: number[] = [];
+  const downloadSent = { bytes: 0 };
   const abortWaiters: Array<(at: number) => void> = [];
   const sockets = new Set<import('node:net').Socket>();
 
@@ -204,6 +210,19 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
           json(res, 200, { id: 'file-fake', object: 'file', bytes: upload?.bytes ?? 0, created_at: 1, filename: upload?.filename ?? '', purpose: 'batch', status: 'processed', sha256: upload?.sha256 });
         });
         req.pipe(parser);
+      } else if (req.method === 'GET' && path === '/v1/files/big/content') {
+        // DOWNLOAD_MB of file content, written only as fast as the connection takes it.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': DOWNLOAD_MB * 1024 * 1024 });
+        const piece = Buffer.alloc(64 * 1024, 0x61);
+        downloadSent.bytes = 0;
+        const more = () => {
+          while (downloadSent.bytes < DOWNLOAD_MB * 1024 * 1024) {
+            downloadSent.bytes += piece.length;
+            if (!res.write(piece)) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        more();
       } else if (path === '/v1/hang') {
         // Never answers: for the relay's first-byte timeout.
       } else if (path?.startsWith('/v1/')) {
@@ -248,6 +267,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
     realtime,
     uploads,
     chunkSentAt,
+    downloadSent,
     streamAborted: () => new Promise((resolve) => abortWaiters.push(resolve)),
     close: () =>
       new Promise<void>((resolve) => {
