@@ -128,10 +128,12 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
         let held: Buffer[] | undefined;
         const release = () => {
           if (held === undefined) return;
-          const chunks = held;
+          const body = held.length === 1 ? held[0]! : Buffer.concat(held);
           held = undefined;
+          // The usage tap too reads a read's pieces at once: its searches are per call.
+          exchange.usage?.onChunk(body);
           if (res.destroyed) return;
-          if (!res.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))) {
+          if (!res.write(body)) {
             controller?.pause();
             res.once('drain', () => controller?.resume());
           }
@@ -166,7 +168,6 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
           onResponseData(_c, chunk) {
             exchange.ttfbMs ??= performance.now() - startedAt;
             exchange.bytesOut += chunk.length;
-            exchange.usage?.onChunk(chunk);
             if (held === undefined) {
               held = [chunk];
               process.nextTick(release);

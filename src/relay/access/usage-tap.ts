@@ -204,9 +204,19 @@ function sseTap(status: number): UsageTap {
     if (model === undefined && text.indexOf(MODEL_KEY) >= 0) model = modelFromHead(text.toString('utf8'));
   };
 
-  /** The complete lines in chunk[from, to), each ending at a newline. */
+  /**
+   * The complete lines in chunk[from, to) that matter: every line until the model is known, then
+   * only the lines holding a usage key, found by one search each (a chunk may hold a whole stream).
+   */
   const lines = (chunk: Buffer, from: number, to: number) => {
-    for (let nl = chunk.indexOf(NEWLINE, from); nl >= 0 && nl < to; nl = chunk.indexOf(NEWLINE, from)) {
+    while (from < to) {
+      if (model !== undefined) {
+        const at = chunk.indexOf(USAGE_KEY, from);
+        if (at < 0 || at >= to) return;
+        from = Math.max(from, chunk.lastIndexOf(NEWLINE, at) + 1);
+      }
+      const nl = chunk.indexOf(NEWLINE, from);
+      if (nl < 0 || nl >= to) return;
       line(chunk.subarray(from, nl));
       from = nl + 1;
     }
@@ -230,10 +240,7 @@ function sseTap(status: number): UsageTap {
       }
       const lastNl = chunk.lastIndexOf(NEWLINE);
       if (lastNl >= from) {
-        // Most chunks hold neither the model (once known) nor a usage key: then none of their
-        // complete lines needs a look, and one search per chunk replaces a few per line.
-        const usageAt = chunk.indexOf(USAGE_KEY, from);
-        if (model === undefined || (usageAt >= 0 && usageAt < lastNl)) lines(chunk, from, lastNl + 1);
+        lines(chunk, from, lastNl + 1);
         from = lastNl + 1;
       }
       if (from < chunk.length) keepPartial(chunk.subarray(from));
