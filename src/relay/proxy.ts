@@ -1,8 +1,9 @@
 // Forwards one request to the upstream and streams the answer back, both ways with
 // backpressure. A client that goes away aborts the upstream request at once.
 //
-// undici's dispatch() handler API, not request() + stream.pipeline: upstream chunks are written
-// straight to the response, with no Readable, AbortSignal or pipeline per request in between.
+// undici's dispatch() handler API, not request() + stream.pipeline: what one upstream read brings
+// is written straight to the response, with no Readable, AbortSignal or pipeline per request in
+// between.
 // Measured here: 7.0k req/s against 2.9k for request() + pipeline on the same proxy.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent, Dispatcher } from 'undici';
@@ -78,7 +79,6 @@ function sendUpstreamFailure(res: ServerResponse, exchange: Exchange, error: Err
 
 const CLIENT_CLOSED = new Error('the client closed the connection');
 
-
 /**
  * Bodies up to this size with a declared length are read whole before the upstream request starts,
  * so undici writes headers and body in one go: a chat completion arrives in the same packet as its
@@ -128,12 +128,12 @@ export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: 
         let held: Buffer[] | undefined;
         const release = () => {
           if (held === undefined) return;
-          const body = held.length === 1 ? held[0]! : Buffer.concat(held);
+          const piece = held.length === 1 ? held[0]! : Buffer.concat(held);
           held = undefined;
           // The usage tap too reads a read's pieces at once: its searches are per call.
-          exchange.usage?.onChunk(body);
+          exchange.usage?.onChunk(piece);
           if (res.destroyed) return;
-          if (!res.write(body)) {
+          if (!res.write(piece)) {
             controller?.pause();
             res.once('drain', () => controller?.resume());
           }

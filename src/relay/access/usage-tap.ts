@@ -1,7 +1,9 @@
-// Reads token usage off a response as it streams past, without holding it: the proxy hands each
-// chunk to onChunk (after writing it to the client) and calls finish() when the body ends.
-// - JSON: the body is kept up to JSON_WHOLE_MAX and parsed once at the end; past that only its
-//   head (for "model") and tail (for "usage", which OpenAI puts last) are kept.
+// Reads token usage off a response as it streams past, without holding it: the proxy hands it
+// what each upstream read brought (as it writes that to the client) and calls finish() when the
+// body ends.
+// - JSON: the body is kept up to JSON_WHOLE_MAX (decompressed if need be), past that only its head
+//   and tail; at the end the model is read near the head and the last "usage" object (which
+//   OpenAI puts last) at the tail, without parsing the whole answer.
 // - SSE: split into lines as bytes; only a `data:` line that carries a usage object is kept (the
 //   last one), plus the model from the first event. A stream that never reports usage (chat
 //   completions without stream_options.include_usage) is recorded as "not_reported", not guessed.
