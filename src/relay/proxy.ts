@@ -53,6 +53,10 @@ export function createUpstreamAgent(timeouts: Timeouts): Agent {
     headersTimeout: timeouts.firstByteMs,
     bodyTimeout: timeouts.idleMs,
     keepAliveTimeout: 30_000,
+    // HTTP/2 when the upstream offers it over TLS, as api.openai.com does (undici 8's default, made
+    // explicit): up to 100 streams share a connection instead of a socket and TLS session each.
+    // 2,000 open streams: 152 MB against 308 MB over HTTP/1.1 (test/relay/upstream-http2.test.ts).
+    allowH2: true,
   });
 }
 
