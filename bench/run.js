@@ -82,6 +82,8 @@ const SCENARIOS = {
 const TOKEN = 'relay-bench-token-3f9a';
 const SERVER_KEY = 'sk-bench-server-key-77c1';
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
+/** A streamed chat completion the fake upstream answers with `chunks` events back to back. */
+const sseBody = (chunks) => JSON.stringify({ model: `fake-c${chunks}-s0`, stream: true, messages: [{ role: 'user', content: 'Say hi' }] });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -323,7 +325,7 @@ class Bench {
   async scenario3(contenders) {
     const { warmupS, durationS } = this.cfg.wrk;
     const { chunks, coalesceStreams, coalesceSpacingMs } = this.cfg.sse;
-    const body = JSON.stringify({ model: `fake-c${chunks}-s0`, stream: true, messages: [{ role: 'user', content: 'Say hi' }] });
+    const body = sseBody(chunks);
     const runs = await this.rounds(contenders, 's3', async (c) => {
       await this.wrk(c, body, warmupS);
       const result = await this.wrk(c, body, durationS);
@@ -485,7 +487,7 @@ class Bench {
     const dir = join(this.outDir, 'profile');
     mkdirSync(dir, { recursive: true });
     const { warmupS, durationS } = this.cfg.wrk;
-    const body = scenario === '3' ? JSON.stringify({ model: `fake-c${this.cfg.sse.chunks}-s0`, stream: true, messages: [{ role: 'user', content: 'Say hi' }] }) : CHAT_BODY;
+    const body = scenario === '3' ? sseBody(this.cfg.sse.chunks) : CHAT_BODY;
     const result = await this.withContender(
       'relay',
       'profile',
