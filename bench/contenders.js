@@ -2,7 +2,7 @@
 // client must send it. Pure data from the settings; bench/processes.js runs it.
 import { join } from 'node:path';
 
-export const CONTENDERS = ['direct', 'nginx', 'relay', 'portkey'];
+export const CONTENDERS = ['direct', 'nginx', 'relay', 'node-bare', 'portkey'];
 
 /**
  * @typedef {object} Settings
@@ -27,6 +27,25 @@ export const CONTENDERS = ['direct', 'nginx', 'relay', 'portkey'];
  * @property {Record<string, string>} clientHeaders
  * @property {string} note         what differs from "check a token, swap the key, forward"
  */
+
+/**
+ * The relay's environment, which bench/node-bare.js reads too: the key, the token, the upstream,
+ * where to listen, and what the relay's image sets (templates/compose/Dockerfile).
+ * @param {Settings} s
+ */
+function relayEnv(s) {
+  return {
+    OPENAI_API_KEY: s.serverKey,
+    RELAY_TOKEN: s.token,
+    OPENAI_BASE_URL: `http://127.0.0.1:${s.upstreamPort}`,
+    PORT: String(s.port),
+    HOST: '127.0.0.1',
+    // Every node contender gets its own compile cache, as the image has one.
+    NODE_COMPILE_CACHE: s.compileCacheDir,
+    // The image's young-generation cap.
+    NODE_OPTIONS: '--max-semi-space-size=8',
+  };
+}
 
 /** @param {string} name @param {Settings} s @returns {Plan} */
 export function contenderPlan(name, s) {
@@ -60,22 +79,22 @@ export function contenderPlan(name, s) {
         name,
         command: s.node,
         args: [...(s.nodeFlags ?? []), join(s.root, 'dist/relay-server.mjs')],
-        env: {
-          OPENAI_API_KEY: s.serverKey,
-          RELAY_TOKEN: s.token,
-          OPENAI_BASE_URL: `http://127.0.0.1:${s.upstreamPort}`,
-          PORT: String(s.port),
-          HOST: '127.0.0.1',
-          RELAY_SHUTDOWN_GRACE: '1s',
-          // As the relay's image does (templates/compose/Dockerfile); every node contender gets one.
-          NODE_COMPILE_CACHE: s.compileCacheDir,
-          // The image's young-generation cap too.
-          NODE_OPTIONS: '--max-semi-space-size=8',
-        },
+        env: { ...relayEnv(s), RELAY_SHUTDOWN_GRACE: '1s' },
         files: [],
         port: s.port,
         clientHeaders: { authorization: bearer(s.token) },
         note: 'node dist/relay-server.mjs, one process, NODE_OPTIONS as in its image, logs one JSON line per request (to a file here)',
+      };
+    case 'node-bare':
+      return {
+        name,
+        command: s.node,
+        args: [...(s.nodeFlags ?? []), join(s.root, 'bench/node-bare.js')],
+        env: relayEnv(s),
+        files: [],
+        port: s.port,
+        clientHeaders: { authorization: bearer(s.token) },
+        note: 'bench/node-bare.js: node:http + undici with the relay transport choices and no features (the Node floor); undici unbundled',
       };
     case 'portkey':
       return {

@@ -147,6 +147,23 @@ function family(pid) {
 }
 
 /**
+ * The machine's CPU time so far, in ticks, from /proc/stat: all of it, and the part a hypervisor
+ * gave to other guests ("steal"). On a shared VM, steal during a scenario makes its numbers noisy.
+ * @returns {{totalTicks: number, stealTicks: number}}
+ */
+export function machineCpu() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal; guest time is already counted in user.
+  return { totalTicks: fields.slice(0, 8).reduce((a, b) => a + b, 0), stealTicks: fields[7] ?? 0 };
+}
+
+/** Percent of the machine's CPU time stolen between two machineCpu() readings. */
+export function stealPercent(from, to) {
+  const total = to.totalTicks - from.totalTicks;
+  return total > 0 ? (100 * (to.stealTicks - from.stealTicks)) / total : 0;
+}
+
+/**
  * Resident memory of a process and its descendants, in MB: current (VmRSS) and peak (VmHWM).
  * @returns {{rssMb: number, hwmMb: number, processes: number}}
  */

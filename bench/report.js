@@ -55,9 +55,9 @@ const views = {
       .join('\n\n'),
   5: (s) =>
     table(
-      ['contender', 'MB/s', 'seconds', 'RSS before MB', 'RSS peak MB', 'increase MB', 'note'],
+      ['contender', 'MB/s', 'seconds', 'RSS before MB', 'RSS peak MB', 'increase MB', 'second upload MB', 'note'],
       Object.entries(s.contenders).map(([name, r]) =>
-        r.failed ? failedRow(name, r, 7) : [name, fmt(r.mb_per_s, 0), fmt(r.ms / 1000), fmt(r.rss_before_mb, 1), fmt(r.rss_peak_mb, 1), fmt(r.rss_increase_mb, 1), r.note ?? ''],
+        r.failed ? failedRow(name, r, 8) : [name, fmt(r.mb_per_s, 0), fmt(r.ms / 1000), fmt(r.rss_before_mb, 1), fmt(r.rss_peak_mb, 1), fmt(r.rss_increase_mb, 1), fmt(r.second_upload_rss_increase_mb, 1), r.note ?? ''],
       ),
     ),
   6: (s) =>
@@ -70,7 +70,8 @@ const views = {
 export function printResults(results) {
   const goals = [];
   for (const [id, s] of Object.entries(results.scenarios)) {
-    console.log(`\n### ${id}. ${s.title}\n`);
+    const steal = typeof s.steal_percent === 'number' ? ` (CPU stolen by the hypervisor meanwhile: ${s.steal_percent.toFixed(1)}%)` : '';
+    console.log(`\n### ${id}. ${s.title}${steal}\n`);
     console.log(views[id](s));
     const ratioLines = Object.entries(s.ratios ?? {})
       .filter(([, v]) => typeof v === 'number')
@@ -83,7 +84,7 @@ export function printResults(results) {
     console.log(
       table(
         ['goal', 'value', 'met'],
-        goals.map((g) => [g.goal, typeof g.value === 'number' ? g.value.toFixed(3) : 'n/a', g.met === null ? 'n/a' : g.met ? 'yes' : 'NO']),
+        goals.map((g) => [g.goal, typeof g.value === 'number' ? g.value.toFixed(3) : 'n/a', g.not_judged ? `not judged: ${g.not_judged}` : g.met === null ? 'n/a' : g.met ? 'yes' : 'NO']),
       ),
     );
   }

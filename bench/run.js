@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTENDERS, contenderPlan } from './contenders.js';
-import { chatOnce, freePort, killAll, memoryOf, openFileLimit, runClient, sampleMemory, startPlan, waitServing } from './processes.js';
+import { chatOnce, freePort, killAll, machineCpu, memoryOf, openFileLimit, runClient, sampleMemory, startPlan, stealPercent, waitServing } from './processes.js';
 import { summarizeProfile } from './profile-summary.js';
 import { median } from './stats.js';
 import { printResults } from './report.js';
@@ -79,6 +79,9 @@ const SCENARIOS = {
   6: 'cold start to first served request',
 };
 
+/** Above this share of CPU time stolen by the hypervisor during a scenario, its goals are not judged. */
+const STEAL_LIMIT_PERCENT = 5;
+
 const TOKEN = 'relay-bench-token-3f9a';
 const SERVER_KEY = 'sk-bench-server-key-77c1';
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
@@ -135,8 +138,16 @@ async function main() {
       for (const id of scenarios) {
         console.log(`\n== scenario ${id}: ${SCENARIOS[id]}`);
         const started = performance.now();
+        const cpuBefore = machineCpu();
         results.scenarios[id] = { title: SCENARIOS[id], ...(await bench[`scenario${id}`](contenders)) };
         results.scenarios[id].seconds = Math.round((performance.now() - started) / 1000);
+        const steal = stealPercent(cpuBefore, machineCpu());
+        results.scenarios[id].steal_percent = steal;
+        // Other guests' load moves every number of a scenario (direct's own p50 went from 1.3 to
+        // 8.7 ms at 25% steal): its goals are then shown, not judged.
+        if (steal > STEAL_LIMIT_PERCENT) {
+          for (const g of results.scenarios[id].goals ?? []) Object.assign(g, { met: null, not_judged: `${steal.toFixed(0)}% of CPU time stolen` });
+        }
       }
     }
   } finally {
@@ -423,11 +434,22 @@ class Bench {
     for (const name of contenders) {
       const result = await this.withContender(name, 's5', async (c) => {
         await chatOnce(c.port, c.headers);
-        const before = memoryOf(c.pid);
-        const sampler = sampleMemory(c.pid, 10);
-        const [u] = await runClient(process.execPath, [join(BENCH, 'upload-client.js'), '--port', String(c.port), '--mb', String(this.cfg.uploadMb), '--headers', JSON.stringify(c.headers)], { timeoutMs: 150_000 });
-        const memory = sampler.stop();
-        const out = { mb_per_s: u.mb_per_s, ms: u.ms, status: u.status, upstream_bytes: u.upstream_bytes, rss_before_mb: before.rssMb, rss_peak_mb: memory.peakRssMb, rss_increase_mb: memory.peakRssMb - before.rssMb };
+        // Two uploads. The first is the one reported, rise over the idle process included. The
+        // second shows what one more upload adds once the first has warmed everything up.
+        const upload = async () => {
+          const before = memoryOf(c.pid);
+          const sampler = sampleMemory(c.pid, 10);
+          const [result] = await runClient(process.execPath, [join(BENCH, 'upload-client.js'), '--port', String(c.port), '--mb', String(this.cfg.uploadMb), '--headers', JSON.stringify(c.headers)], { timeoutMs: 150_000 });
+          const memory = sampler.stop();
+          return { result, beforeMb: before.rssMb, peakMb: memory.peakRssMb };
+        };
+        const first = await upload();
+        const u = first.result;
+        const out = { mb_per_s: u.mb_per_s, ms: u.ms, status: u.status, upstream_bytes: u.upstream_bytes, rss_before_mb: first.beforeMb, rss_peak_mb: first.peakMb, rss_increase_mb: first.peakMb - first.beforeMb };
+        if (u.status === 200) {
+          const second = await upload();
+          if (second.result.status === 200) out.second_upload_rss_increase_mb = second.peakMb - second.beforeMb;
+        }
         if (u.status !== 200) return { ...out, failed: true, error: `status ${u.status} ${u.error ?? ''}` };
         return out;
       });
@@ -435,7 +457,7 @@ class Bench {
       console.log(`  ${name.padEnd(8)} ${oneLine(result)}`);
     }
     return {
-      settings: { mb: this.cfg.uploadMb, path: '/v1/files', content_type: 'multipart/form-data' },
+      settings: { mb: this.cfg.uploadMb, uploads: 2, reported: 'the first; the second only as second_upload_rss_increase_mb', path: '/v1/files', content_type: 'multipart/form-data' },
       contenders: byContender,
       ratios: { ...ratios(byContender, 'mb_per_s'), ...ratios(byContender, 'rss_increase_mb') },
       goals: [goal('100 MB upload: relay RSS rises < 20 MB', byContender.relay?.rss_increase_mb, (v) => v < 20)],
@@ -545,7 +567,11 @@ function ratio(byContender, a, b, key) {
 }
 
 function ratios(byContender, key) {
-  return { [`relay/nginx ${key}`]: ratio(byContender, 'relay', 'nginx', key), [`relay/portkey ${key}`]: ratio(byContender, 'relay', 'portkey', key) };
+  return {
+    [`relay/nginx ${key}`]: ratio(byContender, 'relay', 'nginx', key),
+    [`relay/node-bare ${key}`]: ratio(byContender, 'relay', 'node-bare', key),
+    [`relay/portkey ${key}`]: ratio(byContender, 'relay', 'portkey', key),
+  };
 }
 
 function goal(name, value, test) {
