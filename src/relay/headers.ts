@@ -21,7 +21,8 @@ const NOT_FORWARDED_UPSTREAM = new Set(['host', 'authorization', 'expect', 'forw
 
 function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
   const connection = headers.connection;
-  if (!connection) return undefined;
+  // The usual values name no header: nothing more to leave out.
+  if (!connection || connection === 'keep-alive' || connection === 'close') return undefined;
   const listed = new Set<string>();
   for (const name of String(connection).split(',')) listed.add(name.trim().toLowerCase());
   return listed;

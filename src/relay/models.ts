@@ -56,7 +56,7 @@ export function filterModelList(policy: ModelPolicy, upstreamModels: ModelEntry[
   return out;
 }
 
-type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer) => Promise<void>;
+type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer) => void;
 
 export interface ModelGate {
   handle(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number): Promise<void>;
@@ -97,12 +97,12 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
         } else if (req.method === 'GET') {
           await answerFromUpstream(res, exchange, `/v1/models/${encodeURIComponent(target)}`, (json) => ({ ...(json as object), id: name }));
         } else {
-          await forward(req, res, exchange, startedAt);
+          forward(req, res, exchange, startedAt);
         }
         return;
       }
       if (!hasBody(req) || isMultipart(req) || req.method === 'GET' || req.method === 'HEAD') {
-        await forward(req, res, exchange, startedAt);
+        forward(req, res, exchange, startedAt);
         return;
       }
       const encoding = req.headers['content-encoding'];
@@ -136,7 +136,7 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
         if (target !== model) body = Buffer.from(JSON.stringify({ ...(parsed as object), model: target }));
       }
       exchange.bytesIn = 0;
-      await forward(req, res, exchange, startedAt, body);
+      forward(req, res, exchange, startedAt, body);
     },
   };
 }

@@ -50,11 +50,20 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
   const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
   const { cors, pathPrefix } = config;
+  const failed = (res: ServerResponse, error: unknown) => {
+    logger.error('unexpected relay failure', { error: String(error) });
+    sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
+  };
   const forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number) => {
-    (modelGate ? modelGate.handle(req, res, exchange, startedAt) : forwarder.forward(req, res, exchange, startedAt)).catch((error: unknown) => {
-      logger.error('unexpected relay failure', { error: String(error) });
-      sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-    });
+    if (modelGate) {
+      modelGate.handle(req, res, exchange, startedAt).catch((error: unknown) => failed(res, error));
+      return;
+    }
+    try {
+      forwarder.forward(req, res, exchange, startedAt);
+    } catch (error) {
+      failed(res, error);
+    }
   };
   let inFlight = 0;
   let stopping = false;
@@ -89,29 +98,33 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     let admitted: Admitted | undefined;
     let held: Acquired | undefined;
     inFlight++;
-    // Logged after this 'close' event has reached every listener, so each has recorded the outcome.
-    res.once('close', () => process.nextTick(() => {
-      held?.release();
-      const status = res.headersSent ? res.statusCode : 499;
-      const durationMs = performance.now() - startedAt;
-      access.metrics.recordRequest({ token: admitted?.name ?? 'unauthenticated', status, durationMs, ttfbMs: exchange.ttfbMs });
-      if (exchange.outcome === 'upstream_timeout') access.metrics.recordUpstreamError('timeout');
-      else if (exchange.outcome === 'upstream_error') access.metrics.recordUpstreamError(exchange.usage ? 'interrupted' : 'unreachable');
-      if (admitted && exchange.usage) access.account(admitted, exchange.usage.finish(), { bytesIn: exchange.bytesIn, failed: exchange.outcome !== 'ok' });
-      logger.info('request', {
-        method: req.method,
-        path: loggedPath,
-        token: admitted?.name,
-        status,
-        outcome: exchange.outcome,
-        duration_ms: round(durationMs),
-        ttfb_ms: exchange.ttfbMs === undefined ? undefined : round(exchange.ttfbMs),
-        bytes_in: exchange.bytesIn,
-        bytes_out: exchange.bytesOut,
-        request_id: exchange.requestId,
+    // The upstream call hears of the close first; the line is logged once this 'close' event has
+    // reached every other listener (the Ollama emulation's), so each has recorded the outcome.
+    res.once('close', () => {
+      exchange.upstreamCall?.clientClosed();
+      process.nextTick(() => {
+        held?.release();
+        const status = res.headersSent ? res.statusCode : 499;
+        const durationMs = performance.now() - startedAt;
+        access.metrics.recordRequest({ token: admitted?.name ?? 'unauthenticated', status, durationMs, ttfbMs: exchange.ttfbMs });
+        if (exchange.outcome === 'upstream_timeout') access.metrics.recordUpstreamError('timeout');
+        else if (exchange.outcome === 'upstream_error') access.metrics.recordUpstreamError(exchange.usage ? 'interrupted' : 'unreachable');
+        if (admitted && exchange.usage) access.account(admitted, exchange.usage.finish(), { bytesIn: exchange.bytesIn, failed: exchange.outcome !== 'ok' });
+        logger.request({
+          method: req.method,
+          path: loggedPath,
+          token: admitted?.name,
+          status,
+          outcome: exchange.outcome,
+          durationMs: round(durationMs),
+          ttfbMs: exchange.ttfbMs === undefined ? undefined : round(exchange.ttfbMs),
+          bytesIn: exchange.bytesIn,
+          bytesOut: exchange.bytesOut,
+          requestId: exchange.requestId,
+        });
+        finished();
       });
-      finished();
-    }));
+    });
     if (stopping) res.setHeader('connection', 'close');
 
     const origin = req.headers.origin;
@@ -143,10 +156,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
         req.url = ollamaRest;
         forward(req, res, exchange, startedAt);
       } else {
-        ollama.handle(req, res, ollamaRest, exchange).catch((error: unknown) => {
-          logger.error('unexpected relay failure', { error: String(error) });
-          sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-        });
+        ollama.handle(req, res, ollamaRest, exchange).catch((error: unknown) => failed(res, error));
       }
     } else if (apiTarget === undefined || !isForwardable(apiTarget)) {
       sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under ${pathPrefix}/v1/ and /health.`, 'invalid_request_error', 'not_found');

@@ -45,6 +45,21 @@ describe('counters', () => {
     ]);
   });
 
+  it('keeps three-label sets apart that share their first values, in the order first seen', () => {
+    const counter = createCounter({ name: 'tokens_total', help: 'Tokens.', labelNames: ['token', 'model', 'kind'] });
+    counter.inc(3, 'alice', 'gpt-a', 'prompt');
+    counter.inc(5, 'alice', 'gpt-a', 'completion');
+    counter.inc(7, 'alice', 'gpt-b', 'prompt');
+    counter.inc(11, 'bob', 'gpt-a', 'prompt');
+    counter.inc(1, 'alice', 'gpt-a', 'prompt');
+    expect(parse(renderFamilies([counter]))[0]!.metrics).toEqual([
+      { labels: { token: 'alice', model: 'gpt-a', kind: 'prompt' }, value: '4' },
+      { labels: { token: 'alice', model: 'gpt-a', kind: 'completion' }, value: '5' },
+      { labels: { token: 'alice', model: 'gpt-b', kind: 'prompt' }, value: '7' },
+      { labels: { token: 'bob', model: 'gpt-a', kind: 'prompt' }, value: '11' },
+    ]);
+  });
+
   it('reads 0 without labels before anything happens, and never goes down', () => {
     const counter = createCounter({ name: 'errors_total', help: 'Errors.' });
     expect(counter.render()).toBe('# HELP errors_total Errors.\n# TYPE errors_total counter\nerrors_total 0');

@@ -60,6 +60,20 @@ describe('identifying callers by token', () => {
   });
 });
 
+describe('remembering accepted Authorization headers', () => {
+  it('accepts every spelling of a valid header, and forgets them all when the tokens change', () => {
+    const registry = createTokenRegistry({ envTokens: { current: 'env-token' }, now: () => T0 });
+    // More spellings than the memory holds (1,000): past that it starts over, still answering right.
+    const spellings = Array.from({ length: 1500 }, (_, i) => `${i % 2 ? 'bearer' : 'Bearer'}${' '.repeat(1 + (i >> 1))}env-token`);
+    for (const header of spellings) expect(registry.identify(header)?.name).toBe('default');
+    expect(registry.identify('Bearer env-token-2')).toBeUndefined();
+    registry.setEnvTokens({ current: 'env-token-2' });
+    expect(registry.identify(spellings[0])).toBeUndefined();
+    expect(registry.identify(spellings[1499])).toBeUndefined();
+    expect(registry.identify('Bearer env-token-2')?.name).toBe('default');
+  });
+});
+
 describe('reloading the tokens file', () => {
   it('follows the file as it is replaced by rename, and keeps the tokens in use when it turns invalid', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'relay-tokens-'));

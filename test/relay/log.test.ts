@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLine, jsonLogger } from '../../src/relay/log.js';
+import { formatLine, formatRequestLine, jsonLogger, type RequestEntry } from '../../src/relay/log.js';
 
 describe('the relay log line', () => {
   it('is the JSON that JSON.stringify would write, undefined fields left out', () => {
@@ -8,6 +8,34 @@ describe('the relay log line', () => {
     expect(line.endsWith('\n')).toBe(true);
     expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify({ time: '2026-11-22T03:00:00.000Z', level: 'info', msg: 'request "x"', ...fields })));
     expect(line).not.toContain('token');
+  });
+
+  it('for a request is the line info("request", fields) writes for the same fields', () => {
+    const time = '2026-11-22T03:00:00.000Z';
+    const plain: RequestEntry = { method: 'POST', path: '/v1/chat/completions', token: 'default', status: 200, outcome: 'ok', durationMs: 12.3, ttfbMs: 1.2, bytesIn: 84, bytesOut: 480, requestId: 'req_1' };
+    const entries: RequestEntry[] = [
+      plain,
+      { ...plain, token: undefined, ttfbMs: undefined, requestId: undefined, status: 499, outcome: 'client_closed' },
+      { ...plain, method: undefined, durationMs: Infinity },
+      // Whatever a client or an upstream can put in a path or a request id: quotes, backslashes, control and non-ASCII characters.
+      { ...plain, path: '/v1/x "q" \\ \t\u0001 é 😀 \u2028 \ud800', token: 'naïve', requestId: '"}\n{"level":"error"' },
+    ];
+    for (const entry of entries) {
+      const fields = {
+        method: entry.method,
+        path: entry.path,
+        token: entry.token,
+        status: entry.status,
+        outcome: entry.outcome,
+        duration_ms: entry.durationMs,
+        ttfb_ms: entry.ttfbMs,
+        bytes_in: entry.bytesIn,
+        bytes_out: entry.bytesOut,
+        request_id: entry.requestId,
+      };
+      expect(formatRequestLine(time, entry)).toBe(formatLine(time, 'info', 'request', fields));
+    }
+    expect(JSON.parse(formatRequestLine(time, entries[3]!)).request_id).toBe(entries[3]!.requestId);
   });
 
   it('writes one line per event with the current time', () => {

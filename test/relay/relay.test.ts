@@ -133,6 +133,33 @@ describe('streaming', () => {
     expect(upstreamSawItAt - hungUpAt).toBeLessThan(2_000);
     await eventually(() => relay.logLines().some((line) => line.msg === 'request' && line.outcome === 'client_closed'));
   });
+
+  it('counts an event stream in flight while it streams, and not once it ended or its client hung up', async () => {
+    const streamsInFlight = async () => {
+      const text = await (await fetch(`${relay.url}/metrics`)).text();
+      return Number(/^relay_streams_in_flight (\S+)$/m.exec(text)?.[1]);
+    };
+    const whole = await client.chat.completions.create({ model: MODELS.paced, stream: true, messages: [] });
+    let seenWhole = -1;
+    for await (const _ of whole) if (seenWhole < 0) seenWhole = await streamsInFlight();
+    expect(seenWhole).toBe(1);
+    await eventually(async () => (await streamsInFlight()) === 0);
+
+    const controller = new AbortController();
+    const endless = await client.chat.completions.create({ model: MODELS.endless, stream: true, messages: [] }, { signal: controller.signal });
+    let received = 0;
+    try {
+      for await (const _ of endless) {
+        if (++received === 2) {
+          expect(await streamsInFlight()).toBe(1);
+          controller.abort();
+        }
+      }
+    } catch {
+      // An abort either ends the iteration or throws.
+    }
+    await eventually(async () => (await streamsInFlight()) === 0);
+  });
 });
 
 describe('uploads', () => {

@@ -21,9 +21,6 @@ interface MetricOptions<Names extends LabelNames> {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-// Separates label values in a series key. A value holding a NUL could make two label sets share a
-// series; the relay's values (token names, model ids, fixed words) hold none.
-const KEY_SEPARATOR = '\u0000';
 
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -55,11 +52,45 @@ function labelPairs(labelNames: readonly string[], values: readonly (string | un
   return labelNames.map((label, i) => `${label}="${escapeLabelValue(values[i] ?? '')}"`).join(',');
 }
 
-function seriesKey(count: number, a: string | undefined, b: string | undefined, c: string | undefined): string {
-  if (count === 0) return '';
-  if (count === 1) return a ?? '';
-  if (count === 2) return a + KEY_SEPARATOR + b;
-  return a + KEY_SEPARATOR + b + KEY_SEPARATOR + c;
+type Values = readonly [string | undefined, string | undefined, string | undefined];
+
+interface SeriesTable<S> {
+  /** The series of these label values, created on first sight. */
+  find(a: string | undefined, b: string | undefined, c: string | undefined): S;
+  /** Every series, in the order first seen. */
+  readonly all: readonly S[];
+}
+
+/**
+ * Series by label values, one Map level per label: a lookup builds no key string (joining the
+ * values was an allocation per record). Without labels the one series exists from the start, so
+ * it reads 0 before anything happens.
+ */
+function seriesTable<S>(labelCount: number, create: (values: Values) => S): SeriesTable<S> {
+  const all: S[] = [];
+  const made = (values: Values) => {
+    const series = create(values);
+    all.push(series);
+    return series;
+  };
+  const only = labelCount === 0 ? made([undefined, undefined, undefined]) : undefined;
+  const root = new Map<string, unknown>();
+  const level = (map: Map<string, unknown>, value: string | undefined): Map<string, unknown> => {
+    let next = map.get(value ?? '') as Map<string, unknown> | undefined;
+    if (next === undefined) map.set(value ?? '', (next = new Map()));
+    return next;
+  };
+  return {
+    all,
+    find(a, b, c) {
+      if (only !== undefined) return only;
+      const map = labelCount === 1 ? root : labelCount === 2 ? level(root, a) : level(level(root, a), b);
+      const last = labelCount === 1 ? a : labelCount === 2 ? b : c;
+      let series = map.get(last ?? '') as S | undefined;
+      if (series === undefined) map.set(last ?? '', (series = made([a, b, c])));
+      return series;
+    },
+  };
 }
 
 function header(name: string, help: string, type: string): string {
@@ -82,28 +113,19 @@ export function createCounter<const Names extends LabelNames = readonly []>(opti
   const { name, help } = options;
   const labelNames: readonly string[] = options.labelNames ?? [];
   checkNames(name, labelNames);
-  const labelCount = labelNames.length;
-  const series = new Map<string, CounterSeries>();
-  // Without labels the one series exists from the start, so it reads 0 before anything happens.
-  if (labelCount === 0) series.set('', { labelText: '', value: 0 });
+  const series = seriesTable<CounterSeries>(labelNames.length, (values) => ({ labelText: labelNames.length === 0 ? '' : `{${labelPairs(labelNames, values)}}`, value: 0 }));
 
   function inc(amount: number, a?: string, b?: string, c?: string): void {
     // A counter only goes up; a negative or NaN amount would break every rate() over it.
     if (!(amount >= 0)) return;
-    const key = seriesKey(labelCount, a, b, c);
-    let found = series.get(key);
-    if (found === undefined) {
-      found = { labelText: `{${labelPairs(labelNames, [a, b, c])}}`, value: 0 };
-      series.set(key, found);
-    }
-    found.value += amount;
+    series.find(a, b, c).value += amount;
   }
 
   return {
     inc: inc as Counter<Names>['inc'],
     render() {
       let text = header(name, help, 'counter');
-      for (const { labelText, value } of series.values()) text += `\n${name}${labelText} ${formatValue(value)}`;
+      for (const { labelText, value } of series.all) text += `\n${name}${labelText} ${formatValue(value)}`;
       return text;
     },
   };
@@ -151,27 +173,21 @@ export function createHistogram<const Names extends LabelNames = readonly []>(op
   if (bounds.some((bound, i) => !Number.isFinite(bound) || bound === bounds[i - 1])) throw new Error(`${name}: buckets must be finite and distinct`);
   const boundCount = bounds.length;
   const leLabels = bounds.map((bound) => `le="${formatValue(bound)}"}`);
-  const labelCount = labelNames.length;
-  const series = new Map<string, HistogramSeries>();
-  const newSeries = (pairs: string): HistogramSeries => ({
-    labelText: pairs === '' ? '' : `{${pairs}}`,
-    bucketLabelPrefix: pairs === '' ? '' : `${pairs},`,
-    counts: new Float64Array(boundCount + 1),
-    sum: 0,
-    count: 0,
+  const series = seriesTable<HistogramSeries>(labelNames.length, (values) => {
+    const pairs = labelPairs(labelNames, values);
+    return {
+      labelText: pairs === '' ? '' : `{${pairs}}`,
+      bucketLabelPrefix: pairs === '' ? '' : `${pairs},`,
+      counts: new Float64Array(boundCount + 1),
+      sum: 0,
+      count: 0,
+    };
   });
-  // Without labels the one series exists from the start, so its buckets read 0 before any observation.
-  if (labelCount === 0) series.set('', newSeries(''));
 
   function observe(value: number, a?: string, b?: string, c?: string): void {
     // NaN would turn _sum into NaN for good.
     if (Number.isNaN(value)) return;
-    const key = seriesKey(labelCount, a, b, c);
-    let found = series.get(key);
-    if (found === undefined) {
-      found = newSeries(labelPairs(labelNames, [a, b, c]));
-      series.set(key, found);
-    }
+    const found = series.find(a, b, c);
     // A bucket counts values up to and including its bound.
     let bucket = 0;
     while (bucket < boundCount && value > bounds[bucket]!) bucket++;
@@ -184,7 +200,7 @@ export function createHistogram<const Names extends LabelNames = readonly []>(op
     observe: observe as Histogram<Names>['observe'],
     render() {
       let text = header(name, help, 'histogram');
-      for (const { labelText, bucketLabelPrefix, counts, sum, count } of series.values()) {
+      for (const { labelText, bucketLabelPrefix, counts, sum, count } of series.all) {
         let cumulative = 0;
         for (let i = 0; i < boundCount; i++) {
           cumulative += counts[i]!;

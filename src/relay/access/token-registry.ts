@@ -30,6 +30,9 @@ interface Accepted {
   until: number;
 }
 
+/** Authorization headers remembered as accepted; past this the memory starts over. */
+const KNOWN_MAX = 1000;
+
 const OPEN: Identity = Object.freeze({ name: DEFAULT_TOKEN_NAME, limits: Object.freeze({}) });
 
 export interface RegistryOptions {
@@ -48,9 +51,10 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
   // A plain Map on the hex digest: the lookup's timing depends on the SHA-256 of what the client
   // sent, which tells an attacker nothing about any stored token.
   let byHash = new Map<string, Accepted>();
-  // Tokens already found in byHash, by their plain value, so a client's every request does not
-  // hash it again (~2% of the relay's CPU under load). Only accepted tokens go in: it holds no
-  // more than the registry does, and is emptied with it.
+  // Authorization headers whose token was already found in byHash, by the header's plain value,
+  // so a client's every request neither parses nor hashes it again (~2% of the relay's CPU under
+  // load, and a regex match per request). Only accepted tokens go in, and it is emptied with the
+  // registry; spelling variants of one header ("bearer", spaces) are bounded by KNOWN_MAX.
   let known = new Map<string, Accepted>();
 
   const rebuild = () => {
@@ -75,14 +79,17 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
     isOpen,
     identify(authorization) {
       if (isOpen()) return OPEN;
-      const presented = bearerToken(authorization);
-      if (presented === undefined) return undefined;
-      let accepted = known.get(presented);
+      if (authorization === undefined) return undefined;
+      let accepted = known.get(authorization);
       if (accepted === undefined) {
+        const presented = bearerToken(authorization);
+        if (presented === undefined) return undefined;
         accepted = byHash.get(sha256Hex(presented));
-        if (accepted !== undefined) known.set(presented, accepted);
+        if (accepted === undefined) return undefined;
+        if (known.size >= KNOWN_MAX) known.clear();
+        known.set(authorization, accepted);
       }
-      return accepted !== undefined && now() < accepted.until ? accepted.identity : undefined;
+      return now() < accepted.until ? accepted.identity : undefined;
     },
     setEnvTokens(tokens) {
       envTokens = tokens;

@@ -138,7 +138,7 @@ function jsonTap(status: number, encoding: string): UsageTap {
     finish() {
       const base = { status, stream: false, bytes };
       if (whole !== undefined) {
-        const body = decompress(Buffer.concat(whole), encoding);
+        const body = decompress(whole.length === 1 ? whole[0]! : Buffer.concat(whole), encoding);
         if (body === undefined) return { ...base, model: undefined, usage: 'not_reported' };
         // Read from its ends like a big one: parsing every answer whole cost ~3% of the relay's CPU.
         const text = body.toString('utf8');
