@@ -1,7 +1,7 @@
 // `npm run bench`: the relay against the bare upstream, nginx and the Portkey gateway, on
 // loopback, in one interleaved run. See bench/README.md for what each scenario measures.
 //
-//   npm run bench                              all scenarios, all contenders (~12 min)
+//   npm run bench                              all scenarios, all contenders (~10 min)
 //   npm run bench -- --quick                   short smoke run (~1.5 min)
 //   npm run bench -- --only relay,nginx --scenario 1,3
 //   npm run bench -- --profile                 scenario 1 on the relay under --cpu-prof
@@ -51,9 +51,11 @@ function abort(why) {
 
 function settings(quick) {
   return {
-    rounds: opts.rounds ? Number(opts.rounds) : quick ? 1 : 2,
-    wrk: { threads: 1, connections: 50, warmupS: quick ? 1 : 2, durationS: quick ? 2 : 8 },
-    fixedRate: { rate: 500, connections: 64, warmupMs: quick ? 1000 : 2000, durationMs: quick ? 3000 : 10_000 },
+    // Three shorter rounds rather than two long ones: the median of three drops a round that a
+    // burst of hypervisor steal spoiled, for about the same time per contender.
+    rounds: opts.rounds ? Number(opts.rounds) : quick ? 1 : 3,
+    wrk: { threads: 1, connections: 50, warmupS: quick ? 1 : 2, durationS: quick ? 2 : 5 },
+    fixedRate: { rate: 500, connections: 64, warmupMs: quick ? 1000 : 2000, durationMs: quick ? 3000 : 7000 },
     sse: { chunks: 20, coalesceStreams: quick ? 50 : 100, coalesceSpacingMs: 10 },
     // Same event rate (10k events/s) at both sizes; the larger one opens more slowly.
     streams: quick
