@@ -60,21 +60,6 @@ function clock(): () => string {
   };
 }
 
-/**
- * `{"time":...,"level":...,"msg":...,<fields>}` written field by field: no merged object per line,
- * which showed up at ~5% of the relay's CPU under load. Undefined fields are left out, as
- * JSON.stringify would; field names are the relay's own identifiers.
- */
-export function formatLine(time: string, level: string, msg: string, fields: Fields | undefined): string {
-  let line = `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}`;
-  for (const name in fields) {
-    const value = fields[name];
-    if (value === undefined) continue;
-    line += typeof value === 'string' ? `,"${name}":${JSON.stringify(value)}` : `,"${name}":${typeof value === 'number' && !Number.isFinite(value) ? 'null' : value}`;
-  }
-  return `${line}}\n`;
-}
-
 // Printable ASCII without `"` and `\`: such a string is its own JSON body.
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
@@ -85,6 +70,21 @@ function jsonString(value: string): string {
 
 function numberField(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * `{"time":...,"level":...,"msg":...,<fields>}` written field by field: no merged object per line,
+ * which showed up at ~5% of the relay's CPU under load. Undefined fields are left out, as
+ * JSON.stringify would; field names are the relay's own identifiers.
+ */
+export function formatLine(time: string, level: string, msg: string, fields: Fields | undefined): string {
+  let line = `{"time":"${time}","level":"${level}","msg":${jsonString(msg)}`;
+  for (const name in fields) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    line += typeof value === 'string' ? `,"${name}":${jsonString(value)}` : `,"${name}":${typeof value === 'number' ? numberField(value) : value}`;
+  }
+  return `${line}}\n`;
 }
 
 /**

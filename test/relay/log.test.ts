@@ -6,7 +6,10 @@ describe('the relay log line', () => {
     const fields = { method: 'POST', path: '/v1/chat "quoted" \\ \n', token: undefined, status: 200, duration_ms: 1.5, open: false, none: null, inf: Infinity };
     const line = formatLine('2026-11-22T03:00:00.000Z', 'info', 'request "x"', fields);
     expect(line.endsWith('\n')).toBe(true);
-    expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify({ time: '2026-11-22T03:00:00.000Z', level: 'info', msg: 'request "x"', ...fields })));
+    expect(line).toBe(`${JSON.stringify({ time: '2026-11-22T03:00:00.000Z', level: 'info', msg: 'request "x"', ...fields })}\n`);
+    expect(formatLine('t', 'info', 'plain', { path: '/v1/models', unicode: 'é 😀 \u2028 \ud800', control: '\u0001\u007f' })).toBe(
+      `${JSON.stringify({ time: 't', level: 'info', msg: 'plain', path: '/v1/models', unicode: 'é 😀 \u2028 \ud800', control: '\u0001\u007f' })}\n`,
+    );
     expect(line).not.toContain('token');
   });
 
