@@ -1,31 +1,29 @@
-// Bundles the two entry points with esbuild. The relay server becomes ONE self-contained file
-// (undici included) so the Docker image needs nothing but Node and that file.
+// Bundles the relay and the CLI with esbuild. The relay server becomes ONE self-contained file
+// (dist/relay-core.cjs, undici included) and a small entry point that starts it
+// (dist/relay-server.mjs), so the Docker image needs nothing but Node and those two files.
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-/**
- * Node's builtins reached through require(), not ESM `import`: an ESM import of a builtin makes
- * Node build its module facade, which reads every export, lazy ones included. `node:http`'s lazy
- * WebSocket/fetch exports alone load Node's own undici copy: ~20 ms of the relay's cold start.
- */
-const builtinsViaRequire = {
-  name: 'builtins-via-require',
-  setup(build) {
-    build.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-require' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
-  },
-};
-
 const common = { define: { __RELAY_VERSION__: JSON.stringify(version) }, bundle: true, platform: 'node', target: 'node22', format: 'esm', sourcemap: false, logLevel: 'warning' };
 
 await Promise.all([
+  // The relay as one CommonJS file, which start-with-code-cache.ts compiles with V8's code cache.
+  // As CommonJS, its imports of Node's builtins become plain require() calls.
   build({
     ...common,
+    format: 'cjs',
     entryPoints: ['src/relay/main.ts'],
+    outfile: 'dist/relay-core.cjs',
+  }),
+  // The relay's entry point: a few lines that load dist/relay-core.cjs.
+  build({
+    ...common,
+    entryPoints: ['src/relay/start-with-code-cache.ts'],
     outfile: 'dist/relay-server.mjs',
-    plugins: [builtinsViaRequire],
-    // Some bundled CJS deps call require(); give the ESM bundle one.
+    // Node's builtins through require(), which it hands on to the bundle too. An ESM `import` of a
+    // builtin makes Node build its module facade, which reads every export, lazy ones included
+    // (`node:http`'s WebSocket/fetch exports load Node's own undici copy: ~20 ms of a cold start).
     banner: { js: "import { createRequire as __relayRequire } from 'node:module'; const require = __relayRequire(import.meta.url);" },
   }),
   build({

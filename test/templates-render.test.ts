@@ -24,7 +24,7 @@ const input: DeployInput = {
   serverName: 'relay.example.com',
   baseImage: 'node:24-alpine',
   version: '0.1.0',
-  bundle: Buffer.from('// relay\n'),
+  bundle: { entry: Buffer.from('// entry\n'), core: Buffer.from('// relay\n') },
   envFile: renderDeployEnv({ OPENAI_API_KEY: 'sk-render-test', RELAY_TOKEN: 'tok' }),
   templates,
 };

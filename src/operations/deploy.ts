@@ -7,7 +7,7 @@ import { ConfigError, RelayError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { certDir } from '../plan/cert-plan.js';
-import { buildDeployPlan, NGINX_SITE, type DeployTemplates, type TlsSettings } from '../plan/deploy-plan.js';
+import { buildDeployPlan, NGINX_SITE, type DeployTemplates, type RelayBundle, type TlsSettings } from '../plan/deploy-plan.js';
 import type { Step } from '../plan/step.js';
 import { RELAY_VERSION } from '../relay/version.js';
 import { loadTemplate } from '../templates.js';
@@ -31,9 +31,14 @@ export interface PreparedDeploy {
   tls: TlsSettings | undefined;
 }
 
-/** dist/relay-server.mjs sits next to dist/cli.js, which this module is bundled into. */
-export async function readBundle(): Promise<Buffer> {
-  const path = fileURLToPath(new URL('./relay-server.mjs', import.meta.url));
+/** dist/relay-server.mjs and dist/relay-core.cjs sit next to dist/cli.js, which this module is bundled into. */
+export async function readBundle(): Promise<RelayBundle> {
+  const [entry, core] = await Promise.all([readDistFile('./relay-server.mjs'), readDistFile('./relay-core.cjs')]);
+  return { entry, core };
+}
+
+async function readDistFile(name: string): Promise<Buffer> {
+  const path = fileURLToPath(new URL(name, import.meta.url));
   try {
     return await readFile(path);
   } catch (error) {

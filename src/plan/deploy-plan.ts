@@ -37,8 +37,7 @@ export interface DeployInput {
   baseImage: string;
   /** relay's package version: the image tag and its version label. */
   version: string;
-  /** dist/relay-server.mjs. */
-  bundle: Buffer;
+  bundle: RelayBundle;
   /** The host's .env, from renderDeployEnv. */
   envFile: string;
   templates: DeployTemplates;
@@ -49,6 +48,14 @@ export interface DeployInput {
   /** RELAY_SHUTDOWN_GRACE in seconds; Docker's stop_grace_period is 15s more. */
   shutdownGraceSec?: number;
   healthTimeoutSec?: number;
+}
+
+/** The relay as built by `npm run build`: the entry point and the bundle it starts. */
+export interface RelayBundle {
+  /** dist/relay-server.mjs */
+  entry: Buffer;
+  /** dist/relay-core.cjs */
+  core: Buffer;
 }
 
 export interface TlsSettings {
@@ -105,7 +112,7 @@ export function renderApp(input: DeployInput): RenderedApp {
   // Token lines are left out: the running relay re-reads them (RELAY_ENV_FILE), so a rotated
   // token must not make the next deploy rebuild and restart the container.
   const envForHash = input.envFile.split('\n').filter((line) => !line.startsWith('RELAY_TOKEN')).join('\n');
-  for (const part of [input.bundle, dockerfile, envForHash, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
+  for (const part of [input.bundle.entry, input.bundle.core, dockerfile, envForHash, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
     hash.update(createHash('sha256').update(part).digest());
   }
   const deployHash = hash.digest('hex');
@@ -227,7 +234,8 @@ export function buildDeployPlan(input: DeployInput): Step[] {
       // Up to date when the running container was made from exactly these files.
       check: `[ "$(docker inspect -f '{{index .Config.Labels "${DEPLOY_HASH_LABEL}"}} {{.State.Running}}' ${CONTAINER_NAME} 2>/dev/null)" = '${app.deployHash} true' ]`,
       files: [
-        rootFile(`${dir}/relay-server.mjs`, input.bundle),
+        rootFile(`${dir}/relay-server.mjs`, input.bundle.entry),
+        rootFile(`${dir}/relay-core.cjs`, input.bundle.core),
         rootFile(`${dir}/Dockerfile`, app.dockerfile),
         rootFile(`${dir}/compose.yaml`, app.compose),
         rootFile(`${dir}/.env`, input.envFile, '0600'),

@@ -28,7 +28,7 @@ function input(overrides: Partial<DeployInput> = {}): DeployInput {
     serverName: 'relay.example.com',
     baseImage: 'node:24-alpine',
     version: '0.1.0',
-    bundle: Buffer.from('console.log("relay")\n'),
+    bundle: { entry: Buffer.from('// starts relay-core.cjs\n'), core: Buffer.from('console.log("relay")\n') },
     envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: TOKEN }),
     templates,
     ...overrides,
@@ -67,15 +67,17 @@ describe('relay deploy: the plan', () => {
     });
   });
 
-  it('uploads the bundle, Dockerfile, compose.yaml and a root-only .env', () => {
+  it('uploads the relay (entry point and bundle), Dockerfile, compose.yaml and a root-only .env', () => {
     const files = step(steps, 'app.container').files!.map(({ path, mode, owner }) => ({ path, mode, owner }));
     expect(files).toEqual([
       { path: '/opt/relay/relay-server.mjs', mode: '0644', owner: 'root:root' },
+      { path: '/opt/relay/relay-core.cjs', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/Dockerfile', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/compose.yaml', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/.env', mode: '0600', owner: 'root:root' },
     ]);
-    expect(step(steps, 'app.container').files![0]!.content).toEqual(input().bundle);
+    expect(step(steps, 'app.container').files![0]!.content).toEqual(input().bundle.entry);
+    expect(step(steps, 'app.container').files![1]!.content).toEqual(input().bundle.core);
   });
 
   it('builds and starts the container only when the running one is not made of these files', () => {
@@ -94,7 +96,8 @@ describe('relay deploy: the plan', () => {
   it('changes the deploy hash when the bundle, the .env or the base image change, and only then', () => {
     const base = renderApp(input()).deployHash;
     expect(renderApp(input()).deployHash).toBe(base);
-    expect(renderApp(input({ bundle: Buffer.from('other') })).deployHash).not.toBe(base);
+    expect(renderApp(input({ bundle: { ...input().bundle, core: Buffer.from('other') } })).deployHash).not.toBe(base);
+    expect(renderApp(input({ bundle: { ...input().bundle, entry: Buffer.from('other') } })).deployHash).not.toBe(base);
     expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: `${KEY}x`, RELAY_TOKEN: TOKEN }) })).deployHash).not.toBe(base);
     // Tokens are re-read by the running relay: a rotated token needs no new container.
     expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: 'x', RELAY_TOKEN_PREVIOUS: TOKEN, RELAY_TOKEN_PREVIOUS_UNTIL: '2030-01-01T00:00:00.000Z' }) })).deployHash).toBe(base);
@@ -186,7 +189,8 @@ describe('relay deploy: the plan', () => {
     const everything = everyString(steps, { withSecretFile: false });
     expect(everything).not.toContain(KEY);
     expect(everything).not.toContain(TOKEN);
-    expect(String(step(steps, 'app.container').files![3]!.content)).toContain(`OPENAI_API_KEY=${KEY}`);
+    const envFile = step(steps, 'app.container').files!.find((file) => file.path === '/opt/relay/.env')!;
+    expect(String(envFile.content)).toContain(`OPENAI_API_KEY=${KEY}`);
   });
 
   it('is made of commands /bin/sh can parse', () => {

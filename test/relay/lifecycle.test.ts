@@ -4,12 +4,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODELS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { rawRequest } from '../support/raw-http.js';
-import { RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
+import { freePort } from '../support/free-port.js';
+import { eventually, RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
 
 let upstream: FakeOpenAI;
 beforeAll(async () => {
@@ -69,15 +70,78 @@ describe('configuration', () => {
 });
 
 describe('the bundle as the image runs it', () => {
-  it('prints its version for `--version` and leaves V8 code in NODE_COMPILE_CACHE for the next start', async () => {
+  const distDir = join(import.meta.dirname, '../../dist');
+  const version = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).version as string;
+  const codeCaches = (dir: string) => readdirSync(dir).filter((name) => /^relay-core-.*\.v8cache$/.test(name));
+  /** `node <dir>/relay-server.mjs ...args`, as the image's build step and CMD run it. */
+  const runEntry = (dir: string, args: string[], env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [join(dir, 'relay-server.mjs'), ...args], { env: { PATH: process.env.PATH, NODE_DEBUG: 'relay', ...env }, encoding: 'utf8', timeout: 10_000 });
+
+  it('prints its version for `--version` and leaves V8 code for the bundle in NODE_COMPILE_CACHE', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
-    const bundle = join(import.meta.dirname, '../../dist/relay-server.mjs');
-    const version = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).version as string;
-    const run = spawnSync(process.execPath, [bundle, '--version'], { env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache }, encoding: 'utf8', timeout: 10_000 });
+    const build = runEntry(distDir, ['--version'], { NODE_COMPILE_CACHE: cache });
+    expect(build.status).toBe(0);
+    expect(build.stdout.trim()).toBe(version);
+    expect(build.stderr).toMatch(/relay: code cache .*: none/);
+    expect(codeCaches(cache)).toHaveLength(1);
+
+    const next = runEntry(distDir, ['--version'], { NODE_COMPILE_CACHE: cache });
+    expect(next.stdout.trim()).toBe(version);
+    expect(next.stderr).toMatch(/relay: code cache .*: accepted/);
+    expect(next.stderr).not.toContain('code cache written');
+  });
+
+  it('serves from that cache, and writes one when it exits if there was none', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
+    for (const start of ['first', 'second']) {
+      const port = await freePort();
+      const child = spawn(process.execPath, [join(distDir, 'relay-server.mjs')], {
+        env: { PATH: process.env.PATH, NODE_DEBUG: 'relay', NODE_COMPILE_CACHE: cache, OPENAI_API_KEY: 'sk-test', RELAY_TOKEN: 'tok', OPENAI_BASE_URL: upstream.url, PORT: String(port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      try {
+        await eventually(() => output.includes('relay listening'));
+        const client = new OpenAI({ apiKey: 'tok', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+        expect((await client.models.list()).data.map((model) => model.id)).toEqual(['gpt-fake']);
+        expect(upstream.seen.at(-1)?.headers.authorization).toBe('Bearer sk-test');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+      expect(output).toMatch(start === 'first' ? /code cache .*: none[\s\S]*code cache written/ : /code cache .*: accepted/);
+      expect(codeCaches(cache)).toHaveLength(1);
+    }
+  });
+
+  it('never runs a stale cache: a bundle changed at the same length gets its own', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
+    const copy = await mkdtemp(join(tmpdir(), 'relay-dist-'));
+    const core = readFileSync(join(distDir, 'relay-core.cjs'), 'utf8');
+    const other = version.replace(/\d$/, (digit) => String((Number(digit) + 1) % 10));
+    await writeFile(join(copy, 'relay-server.mjs'), readFileSync(join(distDir, 'relay-server.mjs')));
+    await writeFile(join(copy, 'relay-core.cjs'), core);
+    expect(runEntry(copy, ['--version'], { NODE_COMPILE_CACHE: cache }).stdout.trim()).toBe(version);
+
+    // V8 itself checks only the source's length: the version string swapped for one as long.
+    await writeFile(join(copy, 'relay-core.cjs'), core.replace(JSON.stringify(version), JSON.stringify(other)));
+    const changed = runEntry(copy, ['--version'], { NODE_COMPILE_CACHE: cache });
+    expect(changed.stdout.trim()).toBe(other);
+    expect(changed.stderr).toMatch(/relay: code cache .*: none/);
+    expect(codeCaches(cache)).toHaveLength(2);
+  });
+
+  it('runs without a cache when NODE_COMPILE_CACHE is unset or cannot be written', async () => {
+    expect(runEntry(distDir, ['--version'], {}).stdout.trim()).toBe(version);
+    const readOnly = join(await mkdtemp(join(tmpdir(), 'relay-compile-cache-')), 'file');
+    await writeFile(readOnly, '');
+    const run = runEntry(distDir, ['--version'], { NODE_COMPILE_CACHE: join(readOnly, 'cache') });
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toBe(version);
-    const files = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
-    expect(files.length).toBeGreaterThan(0);
+    expect(run.stderr).toContain('code cache not written');
   });
 });
 
