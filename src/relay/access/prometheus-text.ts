@@ -52,6 +52,11 @@ function labelPairs(labelNames: readonly string[], values: readonly (string | un
   return labelNames.map((label, i) => `${label}="${escapeLabelValue(values[i] ?? '')}"`).join(',');
 }
 
+/** `{token="alice"}` after a sample's name; nothing at all for a series without labels. */
+function braced(pairs: string): string {
+  return pairs === '' ? '' : `{${pairs}}`;
+}
+
 type Values = readonly [string | undefined, string | undefined, string | undefined];
 
 interface SeriesTable<S> {
@@ -113,7 +118,7 @@ export function createCounter<const Names extends LabelNames = readonly []>(opti
   const { name, help } = options;
   const labelNames: readonly string[] = options.labelNames ?? [];
   checkNames(name, labelNames);
-  const series = seriesTable<CounterSeries>(labelNames.length, (values) => ({ labelText: labelNames.length === 0 ? '' : `{${labelPairs(labelNames, values)}}`, value: 0 }));
+  const series = seriesTable<CounterSeries>(labelNames.length, (values) => ({ labelText: braced(labelPairs(labelNames, values)), value: 0 }));
 
   function inc(amount: number, a?: string, b?: string, c?: string): void {
     // A counter only goes up; a negative or NaN amount would break every rate() over it.
@@ -176,7 +181,7 @@ export function createHistogram<const Names extends LabelNames = readonly []>(op
   const series = seriesTable<HistogramSeries>(labelNames.length, (values) => {
     const pairs = labelPairs(labelNames, values);
     return {
-      labelText: pairs === '' ? '' : `{${pairs}}`,
+      labelText: braced(pairs),
       bucketLabelPrefix: pairs === '' ? '' : `${pairs},`,
       counts: new Float64Array(boundCount + 1),
       sum: 0,
