@@ -83,7 +83,7 @@ export function contenderPlan(name, s) {
         args: [...(s.nodeFlags ?? []), join(s.root, 'dist/relay-server.mjs')],
         env: { ...relayEnv(s), RELAY_SHUTDOWN_GRACE: '1s' },
         // The image build's step: it leaves V8's code for the bundle in NODE_COMPILE_CACHE.
-        prepareArgs: [join(s.root, 'dist/relay-server.mjs'), '--version'],
+        prepareArgs: [join(s.root, 'dist/relay-server.mjs'), '--warm-up'],
         files: [],
         port: s.port,
         clientHeaders: { authorization: bearer(s.token) },

@@ -7,7 +7,7 @@
 //
 // The cache is a file in the NODE_COMPILE_CACHE directory, named after this Node and a checksum
 // of the bundle (V8 itself checks only the length of the source). It is written when the process
-// exits, if none was there or V8 refused it: the image build's `--version` run writes it.
+// exits, if none was there or V8 refused it: the image build's `--warm-up` run writes it.
 
 // Builtins through the banner's require(), not `import`: esbuild would copy each module's exports
 // onto a new object, which for node:util alone costs ~6 ms.

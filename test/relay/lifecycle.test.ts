@@ -1,5 +1,5 @@
 // Starting, misconfiguring, failing upstreams and stopping: the relay as an operator runs it.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,6 +115,20 @@ describe('the bundle as the image runs it', () => {
       expect(output).toMatch(start === 'first' ? /code cache .*: none[\s\S]*code cache written/ : /code cache .*: accepted/);
       expect(codeCaches(cache)).toHaveLength(1);
     }
+  });
+
+  it('--warm-up, the image build step, serves two requests in-process and leaves a cache that holds them too', async () => {
+    const startUp = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
+    const warm = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
+    expect(runEntry(distDir, ['--version'], { NODE_COMPILE_CACHE: startUp }).status).toBe(0);
+    const run = runEntry(distDir, ['--warm-up'], { NODE_COMPILE_CACHE: warm });
+    expect(run.status).toBe(0);
+    expect(run.stderr).not.toContain('warm-up failed');
+    expect(run.stdout).toBe('');
+    const size = (dir: string) => statSync(join(dir, codeCaches(dir)[0]!)).size;
+    // The functions of a forwarded request, JSON and SSE, compiled and kept.
+    expect(size(warm)).toBeGreaterThan(1.5 * size(startUp));
+    expect(runEntry(distDir, ['--version'], { NODE_COMPILE_CACHE: warm }).stderr).toMatch(/relay: code cache .*: accepted/);
   });
 
   it('never runs a stale cache: a bundle changed at the same length gets its own', async () => {
