@@ -23,8 +23,9 @@ const debugging = /\brelay\b/i.test(process.env.NODE_DEBUG ?? '');
 const debug = (message: string) => debugging && process.stderr.write(`relay: ${message}\n`);
 
 const corePath = fileURLToPath(new URL('./relay-core.cjs', import.meta.url));
-const source = readFileSync(corePath, 'utf8');
-const cachePath = codeCachePath(process.env.NODE_COMPILE_CACHE, source);
+const bundleBytes = readFileSync(corePath);
+const source = bundleBytes.toString('utf8');
+const cachePath = codeCachePath(process.env.NODE_COMPILE_CACHE, bundleBytes);
 const cachedData = cachePath === undefined ? undefined : readIfPresent(cachePath);
 
 const script = new Script(wrap(source), {
@@ -44,9 +45,10 @@ const core = { exports: {} };
 type CommonJsWrapper = (this: object, exports: object, req: NodeJS.Require, module: object, filename: string, dir: string) => void;
 
 /** Undefined when there is no cache directory, or no crc32 to name the file with (Node < 22.2). */
-function codeCachePath(cacheDir: string | undefined, bundleSource: string): string | undefined {
+function codeCachePath(cacheDir: string | undefined, bundle: Buffer): string | undefined {
   if (!cacheDir || typeof crc32 !== 'function') return undefined;
-  const checksum = crc32(bundleSource).toString(16).padStart(8, '0');
+  // Of the bytes as read: a checksum of the decoded string would encode it to UTF-8 again (~1 ms).
+  const checksum = crc32(bundle).toString(16).padStart(8, '0');
   return join(cacheDir, `relay-core-${process.version}-${process.arch}-${checksum}.v8cache`);
 }
 
