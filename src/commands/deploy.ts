@@ -57,9 +57,9 @@ export function registerDeploy(program: Command): void {
       `
 What reaches the host: dist/relay-server.mjs and dist/relay-core.cjs, a Dockerfile, compose.yaml,
 the nginx vhost and a .env (mode 600, root only) holding OPENAI_API_KEY from --env-file,
-RELAY_TOKEN and, if given, OPENAI_BASE_URL. Nothing else from --env-file leaves this machine. RELAY_TOKEN is generated on the
-first deploy and kept on every later one (unless --rotate-token). Re-running with nothing changed
-reports "unchanged" and does not restart the container.
+RELAY_TOKEN and, if given, OPENAI_BASE_URL. Nothing else from --env-file leaves this machine.
+RELAY_TOKEN is generated on the first deploy and kept on every later one (unless --rotate-token).
+Re-running with nothing changed reports "unchanged" and does not restart the container.
 
 Examples:
   $ relay deploy --host root@203.0.113.7 --domain relay.example.com
