@@ -4,13 +4,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODELS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { rawRequest } from '../support/raw-http.js';
-import { freePort } from '../support/free-port.js';
-import { eventually, RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
+import { RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
 
 let upstream: FakeOpenAI;
 beforeAll(async () => {
@@ -94,25 +93,19 @@ describe('the bundle as the image runs it', () => {
   it('serves from that cache, and writes one when it exits if there was none', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'relay-compile-cache-'));
     for (const start of ['first', 'second']) {
-      const port = await freePort();
-      const child = spawn(process.execPath, [join(distDir, 'relay-server.mjs')], {
-        env: { PATH: process.env.PATH, NODE_DEBUG: 'relay', NODE_COMPILE_CACHE: cache, OPENAI_API_KEY: 'sk-test', RELAY_TOKEN: 'tok', OPENAI_BASE_URL: upstream.url, PORT: String(port), HOST: '127.0.0.1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const relay = await startRelayProcess({
+        command: [join(distDir, 'relay-server.mjs')],
+        env: { NODE_DEBUG: 'relay', NODE_COMPILE_CACHE: cache, OPENAI_API_KEY: 'sk-test', RELAY_TOKEN: 'tok', OPENAI_BASE_URL: upstream.url, PORT: '0', HOST: '127.0.0.1' },
       });
-      let output = '';
-      child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
-      child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       try {
-        await eventually(() => output.includes('relay listening'));
-        const client = new OpenAI({ apiKey: 'tok', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+        const client = new OpenAI({ apiKey: 'tok', baseURL: `${relay.url}/v1`, maxRetries: 0 });
         expect((await client.models.list()).data.map((model) => model.id)).toEqual(['gpt-fake']);
         expect(upstream.seen.at(-1)?.headers.authorization).toBe('Bearer sk-test');
       } finally {
-        child.kill('SIGTERM');
+        await relay.stop();
       }
-      expect(await exited).toBe(0);
-      expect(output).toMatch(start === 'first' ? /code cache .*: none[\s\S]*code cache written/ : /code cache .*: accepted/);
+      expect(await relay.exited).toBe(0);
+      expect(relay.output()).toMatch(start === 'first' ? /code cache .*: none[\s\S]*code cache written/ : /code cache .*: accepted/);
       expect(codeCaches(cache)).toHaveLength(1);
     }
   });

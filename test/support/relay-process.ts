@@ -23,12 +23,19 @@ export interface RelayProcess {
 
 export interface RelayProcessOptions {
   env: Record<string, string | undefined>;
+  /** More arguments for `relay serve`. */
   args?: string[];
   cwd?: string;
+  /**
+   * What node runs instead of `relay serve --port 0 --host 127.0.0.1 ...args`, e.g. the image's
+   * `dist/relay-server.mjs` (then PORT=0 and HOST go in env).
+   */
+  command?: string[];
 }
 
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [RELAY_BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])], {
+  const command = options.command ?? [RELAY_BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])];
+  const child = spawn(process.execPath, command, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
