@@ -8,9 +8,12 @@ export interface CorsPolicy {
   origins: ReadonlySet<string>;
 }
 
-// What the openai SDK and other browser clients send besides the CORS-safelisted headers.
+// What the openai SDK sends besides the CORS-safelisted headers, allowed even when a preflight does not ask.
 const ALWAYS_ALLOWED = ['authorization', 'content-type', 'accept', 'idempotency-key', 'openai-organization', 'openai-project', 'openai-beta'];
-const ALLOWED_PATTERN = /^(?:authorization|content-type|accept|accept-language|idempotency-key|x-request-id|openai-[a-z0-9-]+|x-stainless-[a-z0-9-]+)$/;
+// Any other header an allowed page asks for is allowed (Firefox lets fetch send user-agent), but none
+// that carries a credential other than the relay token in authorization.
+const CREDENTIAL_HEADERS = new Set(['cookie', 'cookie2', 'proxy-authorization', 'api-key', 'x-api-key']);
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 const EXPOSED = [
   'x-request-id',
@@ -73,7 +76,7 @@ export function preflightHeaders(policy: CorsPolicy, origin: string, requestedHe
   const allowed = new Set(ALWAYS_ALLOWED);
   for (const name of (requestedHeaders ?? '').split(',')) {
     const header = name.trim().toLowerCase();
-    if (ALLOWED_PATTERN.test(header)) allowed.add(header);
+    if (FIELD_NAME.test(header) && !CREDENTIAL_HEADERS.has(header)) allowed.add(header);
   }
   return {
     'access-control-allow-origin': policy.anyOrigin ? '*' : origin,

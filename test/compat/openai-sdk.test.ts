@@ -103,6 +103,28 @@ describe('CORS for browser apps', () => {
     expect(stack.upstream.seen.length).toBe(before);
   });
 
+  it('allows the headers the preflight asks for, as Firefox asks for user-agent (Vercel ai, ollama/browser)', async () => {
+    const response = await fetch(`${stack.relay.url}/openai/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,user-agent,x-app-trace' },
+    });
+    expect(response.status).toBe(204);
+    const allowed = response.headers.get('access-control-allow-headers')!.split(', ');
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'user-agent', 'x-app-trace']));
+  });
+
+  it('never allows headers that carry other credentials (cookies, proxy and API-key headers)', async () => {
+    const response = await fetch(`${stack.relay.url}/openai/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,cookie,proxy-authorization,api-key,x-api-key' },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-headers')!.split(', ')).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(cookie|proxy-authorization|api-key|x-api-key)$/)]),
+    );
+    expect(response.headers.get('access-control-allow-headers')).toContain('authorization');
+  });
+
   it('lets the page read answers and their rate-limit headers', async () => {
     const browser = new OpenAI({
       apiKey: stack.token,
