@@ -77,6 +77,18 @@ export function parseHostEnv(text: string): Record<string, string> {
   return Object.fromEntries(envAssignments(text));
 }
 
+/**
+ * The host's .env as a DeployEnv, every key relay writes kept; undefined without a key and a token.
+ * A writer that changes one key starts from this, so nothing else the operator set is lost.
+ */
+export function hostDeployEnv(text: string): DeployEnv | undefined {
+  const env = parseHostEnv(text);
+  if (!env.OPENAI_API_KEY || !env.RELAY_TOKEN) return undefined;
+  const parsed: DeployEnv = { OPENAI_API_KEY: env.OPENAI_API_KEY, RELAY_TOKEN: env.RELAY_TOKEN, ...previousTokenLines(text), settings: relaySettings(text) };
+  if (env.OPENAI_BASE_URL) parsed.OPENAI_BASE_URL = env.OPENAI_BASE_URL;
+  return parsed;
+}
+
 export interface TokenChoice {
   token: string;
   /** 'kept' from the host's .env, 'generated' on a first deploy, 'rotated' on --rotate-token. */

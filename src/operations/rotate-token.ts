@@ -1,6 +1,6 @@
 // `relay rotate-token`: a new token in the host's .env, picked up by the running relay without a
 // restart (it re-reads the file; SIGHUP makes that immediate), the old one valid for --grace.
-import { parseHostEnv, renderDeployEnv, type DeployEnv } from '../deploy-env.js';
+import { hostDeployEnv, renderDeployEnv, type DeployEnv } from '../deploy-env.js';
 import { RelayError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { Step } from '../plan/step.js';
@@ -44,17 +44,15 @@ export function rotationSteps(appDir: string, envText: string): Step[] {
 
 export async function prepareRotation(host: Host, appDir: string, graceMs: number, now = Date.now()): Promise<Rotation> {
   const text = await readHostFile(host, `${appDir}/.env`);
-  const env = text === undefined ? undefined : parseHostEnv(text);
-  if (!env?.OPENAI_API_KEY || !env.RELAY_TOKEN) {
+  const current = text === undefined ? undefined : hostDeployEnv(text);
+  if (current === undefined) {
     throw new RelayError(`${host.label} has no relay deployed in ${appDir} (no .env with a token).`, { fix: 'Run `relay deploy` (or `relay init`) first.' });
   }
-  const current: DeployEnv = { OPENAI_API_KEY: env.OPENAI_API_KEY, RELAY_TOKEN: env.RELAY_TOKEN };
-  if (env.OPENAI_BASE_URL) current.OPENAI_BASE_URL = env.OPENAI_BASE_URL;
   const newToken = generateRelayToken();
   const next = rotatedEnv(current, newToken, graceMs, now);
   return {
     steps: rotationSteps(appDir, renderDeployEnv(next)),
-    oldToken: env.RELAY_TOKEN,
+    oldToken: current.RELAY_TOKEN,
     newToken,
     oldValidUntil: next.RELAY_TOKEN_PREVIOUS_UNTIL ? new Date(next.RELAY_TOKEN_PREVIOUS_UNTIL) : undefined,
   };

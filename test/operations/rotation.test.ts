@@ -1,7 +1,11 @@
 // relay rotate-token as data: the new .env and the steps that apply it without a restart.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderDeployEnv } from '../../src/deploy-env.js';
-import { rotatedEnv, rotationSteps } from '../../src/operations/rotate-token.js';
+import { LocalHost } from '../../src/host/local-host.js';
+import { prepareRotation, rotatedEnv, rotationSteps } from '../../src/operations/rotate-token.js';
 
 const current = { OPENAI_API_KEY: 'sk-key', RELAY_TOKEN: 'old', OPENAI_BASE_URL: 'https://api.openai.com' };
 
@@ -22,5 +26,21 @@ describe('relay rotate-token', () => {
     expect(write!.files).toEqual([{ path: '/opt/relay/.env', content: 'RELAY_TOKEN=new\n', mode: '0600', owner: 'root:root' }]);
     expect(reload!.apply).toEqual(['docker kill --signal HUP relay >/dev/null']);
     expect(JSON.stringify([write!.apply, reload!.apply])).not.toMatch(/restart|up -d|RELAY_TOKEN=/);
+  });
+});
+
+describe('relay rotate-token keeps what the operator set', () => {
+  it('rewrites only the token lines of the host\'s .env: --set settings and the upstream stay', async () => {
+    const appDir = await mkdtemp(join(tmpdir(), 'relay-rotate-'));
+    const before = renderDeployEnv({
+      OPENAI_API_KEY: 'sk-key',
+      RELAY_TOKEN: 'old-token',
+      OPENAI_BASE_URL: 'https://upstream.example',
+      settings: { RELAY_MODELS: 'gpt-4o-mini', RELAY_METRICS_TOKEN: 'metrics-secret', RELAY_CORS_ORIGINS: 'https://app.example', RELAY_MODE: 'passthrough' },
+    });
+    await writeFile(join(appDir, '.env'), before, { mode: 0o600 });
+    const rotation = await prepareRotation(new LocalHost({ sudo: false }), appDir, 0, 0);
+    const written = rotation.steps.flatMap((step) => step.files ?? []).find((file) => file.path === `${appDir}/.env`)!.content as string;
+    expect(written).toBe(before.replace('RELAY_TOKEN=old-token', `RELAY_TOKEN=${rotation.newToken}`));
   });
 });
