@@ -1,7 +1,7 @@
 // The host's .env: exactly what the relay container needs and nothing else. OPENAI_API_KEY comes
 // from the operator's .env.local (only that line is ever read), RELAY_TOKEN is generated once and
 // then kept, OPENAI_BASE_URL only when asked for. Pure functions apart from readLocalApiKey.
-import { envAssignments, readEnvFileValue } from './env-local.js';
+import { parseDotenv, readEnvFileValue } from './env-local.js';
 import { ConfigError } from './errors.js';
 import { parseUpstream } from './relay/config.js';
 import { generateRelayToken } from './token.js';
@@ -74,7 +74,7 @@ export function renderDeployEnv(env: DeployEnv): string {
 
 /** Parses the host's existing .env (as written by renderDeployEnv, or edited by hand). */
 export function parseHostEnv(text: string): Record<string, string> {
-  return Object.fromEntries(envAssignments(text));
+  return parseDotenv(text);
 }
 
 /**

@@ -1,29 +1,20 @@
 // Reads ONE key out of a dotenv-style file (the operator's .env.local) without ever holding the
 // rest of it: the other lines are someone's other secrets and must stay where they are.
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { parse } from 'dotenv';
 
-/** Every `NAME=value` line of a dotenv text, in order, unquoted: the one dotenv parser. */
-export function* envAssignments(text: string): Generator<[name: string, value: string]> {
-  for (const rawLine of text.split(/\r?\n/)) {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (match) yield [match[1]!, unquote(match[2]!)];
-  }
+/**
+ * The one dotenv parser (the `dotenv` package): `export`, single/double/back quotes, inline
+ * comments, CRLF and a BOM, as people write them. Last assignment wins.
+ */
+export function parseDotenv(text: string): Record<string, string> {
+  return parse(text.replace(/^\uFEFF/, ''));
 }
 
-/** Returns the value of `name` in the dotenv text, or undefined. Last assignment wins, like dotenv. */
+/** Returns the value of `name` in the dotenv text, or undefined when absent or empty. */
 export function pickEnvValue(text: string, name: string): string | undefined {
-  let found: string | undefined;
-  for (const [key, value] of envAssignments(text)) if (key === name) found = value;
-  return found === '' ? undefined : found;
-}
-
-function unquote(value: string): string {
-  const quoted = /^(['"])(.*)\1$/.exec(value);
-  if (quoted) return quoted[2]!;
-  // An unquoted value ends at an inline comment.
-  return value.replace(/\s+#.*$/, '').trim();
+  const value = parseDotenv(text)[name];
+  return value === '' ? undefined : value;
 }
 
 /** Reads `name` from a dotenv file; a missing file is not an error. */

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readLocalApiKey } from '../src/deploy-env.js';
 import { pickEnvValue, readEnvFileValue, withEnvValue, writeEnvFileValue } from '../src/env-local.js';
 
 describe('reading one key out of .env.local', () => {
@@ -13,6 +14,23 @@ describe('reading one key out of .env.local', () => {
     expect(pickEnvValue('OPENAI_API_KEY_OLD=sk-wrong\r\nOPENAI_API_KEY=sk-right\r\n', 'OPENAI_API_KEY')).toBe('sk-right');
     expect(pickEnvValue('OPENAI_API_KEY=', 'OPENAI_API_KEY')).toBeUndefined();
     expect(pickEnvValue('NOPE=1', 'OPENAI_API_KEY')).toBeUndefined();
+  });
+
+  it('reads every form people write: export, quotes, inline comments, CRLF, BOM', () => {
+    // The reported defect: the quotes went upstream with the key (a silent 401 from OpenAI).
+    expect(pickEnvValue('OPENAI_API_KEY="sk-dq" # my key\nOPENAI_API_KEY_OLD=sk-decoy\n', 'OPENAI_API_KEY')).toBe('sk-dq');
+    expect(pickEnvValue("OPENAI_API_KEY='sk-sq' # my key\nOPENAI_API_KEY_OLD=sk-decoy\n", 'OPENAI_API_KEY')).toBe('sk-sq');
+    expect(pickEnvValue('export OPENAI_API_KEY=sk-exported # note\nOPENAI_API_KEY_OLD=sk-decoy\n', 'OPENAI_API_KEY')).toBe('sk-exported');
+    expect(pickEnvValue('\uFEFFOPENAI_API_KEY=sk-bom\r\nOPENAI_API_KEY_OLD=sk-decoy\r\n', 'OPENAI_API_KEY')).toBe('sk-bom');
+    expect(pickEnvValue('OPENAI_API_KEY="sk-crlf"\r\nOPENAI_API_KEY_OLD="sk-decoy"\r\n', 'OPENAI_API_KEY')).toBe('sk-crlf');
+    // A # inside quotes is part of the value.
+    expect(pickEnvValue('NOTE="a # b" # comment\n', 'NOTE')).toBe('a # b');
+  });
+
+  it('sends the unquoted key to the host', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    await writeFile(join(dir, '.env.local'), 'OPENAI_API_KEY="sk-quoted" # my key\nOPENAI_API_KEY_OLD=sk-decoy\n');
+    expect(await readLocalApiKey(join(dir, '.env.local'))).toBe('sk-quoted');
   });
 
   it('treats a missing file as no value', async () => {

@@ -1,5 +1,6 @@
 // Remote commands for operating a deployed relay (logs, restart, status) and for waiting on its
 // health: pure builders of shell text, plus the parser of the status report. Run as root.
+import { parseDotenv } from '../env-local.js';
 import { shellQuote } from '../host/shell.js';
 import { fingerprintFromSha256 } from '../token.js';
 import type { Step } from './step.js';
@@ -101,12 +102,8 @@ export interface RelayStatus {
 
 /** Parses statusCommand's output; `now` is passed in so the cert's days-left is testable. */
 export function parseStatus(stdout: string, now: Date = new Date()): RelayStatus {
-  const kv = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) kv.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
-  const get = (key: string) => (kv.get(key) || undefined);
+  const kv = parseDotenv(stdout);
+  const get = (key: string) => (kv[key] || undefined);
   const status: RelayStatus = {
     container: { state: get('container.state') ?? 'missing', health: get('container.health') ?? 'none' },
     image: {},

@@ -2,6 +2,7 @@
 // apt done with their own work, enough disk. The OS is detected by one read-only command and
 // parsed here; the waits and the disk check are steps like any other (a re-run reports them
 // unchanged), so --dry-run shows them too.
+import { parseDotenv } from '../env-local.js';
 import { ConfigError } from '../errors.js';
 import type { Step } from './step.js';
 
@@ -29,19 +30,10 @@ export const SUPPORTED_OS: ReadonlyArray<{ id: OsId; versionId: string; codename
 
 const SUPPORTED_NAMES = 'Ubuntu 22.04, Ubuntu 24.04, Debian 12, Debian 13';
 
-function parseKeyValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (!match) continue;
-    out[match[1]!] = match[2]!.replace(/^(["'])(.*)\1$/, '$2');
-  }
-  return out;
-}
-
 /** Parses /etc/os-release; refuses, by name, anything but the supported releases. */
 export function parseOsRelease(text: string): OsInfo {
-  const fields = parseKeyValues(text);
+  // os-release is shell-style KEY=value, which the dotenv parser reads.
+  const fields = parseDotenv(text);
   const id = fields.ID ?? '';
   const versionId = fields.VERSION_ID ?? '';
   const prettyName = fields.PRETTY_NAME ?? (`${fields.NAME ?? id} ${versionId}`.trim() || 'an unknown OS');
