@@ -8,8 +8,7 @@ import { shellQuote } from './shell.js';
 
 export type HostKeyCheck =
   | { status: 'known'; file: string; line: number }
-  /** `otherTypes`: key types already trusted for this host (the server offered a different one). */
-  | { status: 'unknown'; otherTypes: string[] }
+  | { status: 'unknown' }
   | { status: 'changed'; file: string; line: number; knownType: string }
   | { status: 'revoked'; file: string; line: number };
 
@@ -46,9 +45,11 @@ export async function checkHostKey(files: string[], name: string, keyBlob: Buffe
   const trusted = entries.filter((entry) => entry.marker === undefined);
   const match = trusted.find((entry) => entry.blob.equals(keyBlob));
   if (match) return { status: 'known', file: match.file, line: match.line };
-  const sameType = trusted.find((entry) => entry.type === serverType);
-  if (sameType) return { status: 'changed', file: sameType.file, line: sameType.line, knownType: sameType.type };
-  return { status: 'unknown', otherTypes: [...new Set(trusted.map((entry) => entry.type))] };
+  // A host known by another key type is not new: OpenSSH's accept-new refuses it as changed too,
+  // or an attacker could offer a type the client holds no key for.
+  const known = trusted.find((entry) => entry.type === serverType) ?? trusted[0];
+  if (known) return { status: 'changed', file: known.file, line: known.line, knownType: known.type };
+  return { status: 'unknown' };
 }
 
 /** Key types trusted for `name`, so the handshake can prefer one we can verify (as OpenSSH does). */
@@ -74,13 +75,15 @@ export async function recordHostKey(file: string, name: string, keyBlob: Buffer,
 export function hostKeyChangedError(
   label: string,
   name: string,
-  check: { file: string; line: number },
+  check: { file: string; line: number; knownType: string },
   serverFingerprint: string,
   keyType: string,
 ): HostKeyError {
+  const held = check.knownType === keyType
+    ? `holds a different ${keyType} key; the server now presents ${serverFingerprint}`
+    : `holds its ${check.knownType} key, but the server now offers only a ${keyType} key (${serverFingerprint})`;
   return new HostKeyError(
-    `the host key of ${label} has changed: ${check.file} line ${check.line} holds a different ${keyType} key; ` +
-      `the server now presents ${serverFingerprint}. This can mean someone is intercepting the connection, ` +
+    `the host key of ${label} has changed: ${check.file} line ${check.line} ${held}. This can mean someone is intercepting the connection, ` +
       'or the server was reinstalled. relay will not connect.',
     {
       fix:

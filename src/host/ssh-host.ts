@@ -1,7 +1,7 @@
 // `Host` over one SSH connection (node-ssh, ssh2 underneath). The server's key is checked against
 // known_hosts before any credential is offered; every command reuses the one connection.
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import { formatDuration } from '../duration.js';
 import { HostKeyError, RelayError, SshError, SudoError } from '../errors.js';
@@ -341,11 +341,21 @@ async function loadIdentities(paths: string[]): Promise<{ keys: LoadedKey[]; enc
   for (const path of paths) {
     const key = await readFile(path).catch(() => undefined);
     if (!key) continue;
+    await refuseOpenKey(path);
     // Passphrases belong to ssh-agent; relay never asks for or holds one.
     if (isEncryptedKey(key.toString('utf8'))) encrypted.push(path);
     else keys.push({ path, key });
   }
   return { keys, encrypted };
+}
+
+/** OpenSSH's rule (sshkey_perm_ok): a private key of ours that group or others can read is refused. */
+async function refuseOpenKey(path: string): Promise<void> {
+  const { mode, uid } = await stat(path);
+  if (uid !== process.getuid?.() || (mode & 0o077) === 0) return;
+  throw new SshError(`the private key ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)}); OpenSSH refuses such a key, and so does relay`, {
+    fix: `chmod 600 ${shellQuote(path)}`,
+  });
 }
 
 /** OpenSSH-format keys name their cipher ('none' when clear); PEM keys say ENCRYPTED in a header. */

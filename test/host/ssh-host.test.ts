@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HostKeyError, SshError } from '../../src/errors.js';
 import { connectHost, type ConnectOptions } from '../../src/host/connect.js';
 import type { Host } from '../../src/host/host.js';
@@ -194,6 +195,16 @@ describe.skipIf(!sshdAvailable)('SSH host against a real sshd', () => {
       }
     });
 
+    it('refuses a private key that group or others can read, as OpenSSH does', async () => {
+      const open = join(sshd.dir, 'open_ed25519');
+      await copyFile(sshd.clientKey, open);
+      await chmod(open, 0o640);
+      const error = await connect({ identity: open }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SshError);
+      expect((error as SshError).message).toContain(`${open} is readable by group or others (mode 640)`);
+      expect((error as SshError).fix).toBe(`chmod 600 ${open}`);
+    });
+
     it('refuses a changed host key and says how to forget the old one', async () => {
       await sshd.restartWithNewHostKey();
       const error = await connect({ confirmNewHostKey: async () => true }).catch((e: unknown) => e);
@@ -202,5 +213,56 @@ describe.skipIf(!sshdAvailable)('SSH host against a real sshd', () => {
       expect((error as HostKeyError).message).toContain(keygenFingerprint(`${sshd.hostKeyPath}.pub`));
       expect((error as HostKeyError).fix).toContain(`ssh-keygen -f ${knownHosts} -R '[127.0.0.1]:${sshd.port}'`);
     });
+  });
+});
+
+// OpenSSH's accept-new refuses a host known by one key type that now offers only another: an
+// attacker holding none of the known keys would otherwise just offer a type the client lacks.
+describe.skipIf(!sshdAvailable)('a host known by its ed25519 key that offers only ECDSA', () => {
+  let sshd: TestSshd;
+  let knownHosts: string;
+  let knownLine: string;
+  beforeAll(async () => {
+    sshd = await startSshd({ hostKeyType: 'ecdsa' });
+    knownHosts = join(sshd.dir, 'known_hosts');
+    const other = join(sshd.dir, 'other_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    knownLine = `[127.0.0.1]:${sshd.port} ${(await readFile(`${other}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ')}\n`;
+  });
+  beforeEach(async () => {
+    await writeFile(knownHosts, knownLine, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  const connect = (extra: Partial<ConnectOptions>): Promise<Host> =>
+    connectHost({ target: `${sshd.user}@127.0.0.1:${sshd.port}`, identity: sshd.clientKey, knownHostsFile: knownHosts, agentSocket: '', timeoutMs: 10_000, ...extra });
+
+  it('is refused as a changed key with --accept-new-host-key, and nothing is recorded', async () => {
+    const error = await connect({ acceptNewHostKey: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostKeyError);
+    expect((error as HostKeyError).message).toContain('has changed');
+    expect((error as HostKeyError).message).toContain(`${knownHosts} line 1 holds its ssh-ed25519 key`);
+    expect((error as HostKeyError).message).toContain(keygenFingerprint(`${sshd.hostKeyPath}.pub`));
+    expect((error as HostKeyError).fix).toContain(`ssh-keygen -f ${knownHosts} -R '[127.0.0.1]:${sshd.port}'`);
+    expect(await readFile(knownHosts, 'utf8')).toBe(knownLine);
+  });
+
+  it('is refused as a changed key without the flag too, never as "not in known_hosts"', async () => {
+    const error = await connect({ confirmNewHostKey: async () => true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostKeyError);
+    expect((error as HostKeyError).message).toContain('has changed');
+    expect((error as HostKeyError).message).not.toContain('is not in');
+    const plain = await connect({}).catch((e: unknown) => e);
+    expect((plain as HostKeyError).message).toContain('has changed');
+    expect(await readFile(knownHosts, 'utf8')).toBe(knownLine);
+  });
+
+  it('is what OpenSSH itself does with StrictHostKeyChecking=accept-new', () => {
+    const ssh = spawnSync('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHosts}`,
+      '-i', sshd.clientKey, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, 'true'], { encoding: 'utf8', timeout: 10_000 });
+    expect(ssh.status).toBe(255);
+    expect(ssh.stderr).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+    expect(readFileSync(knownHosts, 'utf8')).toBe(knownLine);
   });
 });

@@ -27,14 +27,20 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export interface SshdOptions {
+  /** The one host key type the server offers; default ed25519. */
+  hostKeyType?: 'ed25519' | 'ecdsa';
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const dir = await mkdtemp(join(tmpdir(), 'relay-sshd-'));
   const user = userInfo().username;
   const port = await freePort();
-  const hostKeyPath = join(dir, 'host_ed25519');
+  const hostKeyType = options.hostKeyType ?? 'ed25519';
+  const hostKeyPath = join(dir, `host_${hostKeyType}`);
   const clientKey = join(dir, 'client_ed25519');
   const strangerKey = join(dir, 'stranger_ed25519');
-  keygen(hostKeyPath);
+  keygen(hostKeyPath, hostKeyType);
   keygen(clientKey);
   keygen(strangerKey);
   await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKey}.pub`), { mode: 0o600 });
@@ -92,7 +98,7 @@ export async function startSshd(): Promise<TestSshd> {
       await stopChild();
       await rm(hostKeyPath, { force: true });
       await rm(`${hostKeyPath}.pub`, { force: true });
-      keygen(hostKeyPath);
+      keygen(hostKeyPath, hostKeyType);
       await start();
     },
     async stop() {
@@ -107,8 +113,8 @@ export function keygenFingerprint(publicKeyPath: string): string {
   return execFileSync('ssh-keygen', ['-lf', publicKeyPath], { encoding: 'utf8' }).split(' ')[1]!;
 }
 
-function keygen(path: string): void {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'relay-test', '-f', path]);
+function keygen(path: string, type = 'ed25519'): void {
+  execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', 'relay-test', '-f', path]);
 }
 
 async function waitForBanner(port: number, died: () => boolean, log: () => string): Promise<void> {
