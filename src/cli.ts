@@ -44,9 +44,22 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
-  if (error instanceof RelayError) {
-    printError(error);
-    process.exit(1);
+  const { failure, exitCode } = operatorFailure(error);
+  printError(failure);
+  process.exit(exitCode);
+}
+
+/** Whatever ended the command, as the `error`/`fix` lines and an exit code (130: interrupted). */
+function operatorFailure(error: unknown): { failure: RelayError; exitCode: number } {
+  if (error instanceof RelayError) return { failure: error, exitCode: 1 };
+  // Ctrl-C at an inquirer prompt; inquirer's documented way to tell it apart is the name.
+  if (error instanceof Error && error.name === 'ExitPromptError') {
+    return { failure: new RelayError('interrupted at the prompt; nothing was changed by it', { fix: 'run the command again, or pass the answer as a flag (and --yes to never be asked)' }), exitCode: 130 };
   }
-  throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (process.env.RELAY_DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : message}\n`);
+  return {
+    failure: new RelayError(message, { fix: 'if this is not explained by the message, run again with RELAY_DEBUG=1 and report the output as a relay bug' }),
+    exitCode: 1,
+  };
 }

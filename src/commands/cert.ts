@@ -1,4 +1,5 @@
 // `relay cert`: Let's Encrypt (or any ACME CA) for the relay's domain, then HTTPS in nginx.
+import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
@@ -52,6 +53,7 @@ export function certSettings(options: CertOptions, domain: string | undefined, a
   else if (options.registerUnsafelyWithoutEmail && !options.email) account = { withoutEmail: true };
   else if (options.registerUnsafelyWithoutEmail) throw new ConfigError('--email and --register-unsafely-without-email contradict each other.', { fix: 'Pass one of them.' });
   else throw new ConfigError("Let's Encrypt wants an account email.", { fix: 'Pass --email you@example.com, or --register-unsafely-without-email to go without expiry notices.' });
+  if (options.resolver !== undefined) checkResolver(options.resolver);
   return {
     domain,
     account,
@@ -60,6 +62,16 @@ export function certSettings(options: CertOptions, domain: string | undefined, a
     hsts: options.hsts ?? false,
     ...(options.resolver ? { resolver: options.resolver } : {}),
   };
+}
+
+/** `--resolver ip[:port]`, as Resolver.setServers takes it, refused before the host is touched. */
+function checkResolver(text: string): void {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : isIP(text) === 6 ? [text, undefined] : text.split(':', 2) as [string, string | undefined];
+  const portOk = port === undefined || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535);
+  if (isIP(address) === 0 || !portOk) {
+    throw new ConfigError(`--resolver "${text}" is not an IP address (with an optional port).`, { fix: 'Pass a DNS server as ip[:port], e.g. --resolver 1.1.1.1 or --resolver [2606:4700:4700::1111]:53.' });
+  }
 }
 
 export function registerCert(program: Command): void {

@@ -1,5 +1,6 @@
 // Runs the relay as a process: start, reload tokens on SIGHUP or when their files change,
 // stop gracefully on SIGTERM/SIGINT.
+import { RelayError } from '../errors.js';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import { startRelayServer, type RunningRelay } from './server.js';
@@ -9,7 +10,9 @@ export async function runRelay(config: RelayConfig, logger: Logger): Promise<Run
   const tokenFile = config.tokenFile;
   // The file is the live source of truth; the env is what the container started with.
   const fromFile = tokenFile === undefined ? undefined : await readTokenFile(tokenFile);
-  const relay = await startRelayServer(fromFile ? { ...config, tokens: fromFile } : config, logger);
+  const relay = await startRelayServer(fromFile ? { ...config, tokens: fromFile } : config, logger).catch((error: unknown) => {
+    throw listenError(error, config);
+  });
 
   let reloadEnvFile: (() => void) | undefined;
   if (tokenFile !== undefined) {
@@ -47,4 +50,20 @@ export async function runRelay(config: RelayConfig, logger: Logger): Promise<Run
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return relay;
+}
+
+/** A port taken or reserved is the operator's to fix: say so instead of Node's stack. */
+function listenError(error: unknown, config: RelayConfig): unknown {
+  const where = `${config.host}:${config.port}`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new RelayError(`${where} is already in use by another process`, {
+        fix: `stop that process (\`ss -ltnp 'sport = :${config.port}'\` names it), or pass another --port (PORT in the environment)`,
+      });
+    case 'EACCES':
+      return new RelayError(`not allowed to listen on ${where}`, { fix: 'use a port above 1023 (--port, or PORT in the environment), or run as root' });
+    case 'EADDRNOTAVAIL':
+      return new RelayError(`${config.host} is not an address of this machine`, { fix: 'pass --host 127.0.0.1, or one of this machine\'s addresses' });
+  }
+  return error;
 }
