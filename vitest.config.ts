@@ -6,7 +6,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'], testTimeout: 30_000, hookTimeout: 30_000 },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**', 'test/browsers/**'], testTimeout: 30_000, hookTimeout: 30_000 },
+      },
+      {
+        extends: true,
+        // Debian's chromium and firefox-esr, headless: slower to start than the unit suite.
+        test: { name: 'browsers', include: ['test/browsers/**/*.browser.test.ts'], testTimeout: 60_000, hookTimeout: 180_000 },
       },
       {
         extends: true,
