@@ -82,8 +82,8 @@ export function contenderPlan(name, s) {
         command: s.node,
         args: [...(s.nodeFlags ?? []), join(s.root, 'dist/relay-server.mjs')],
         env: { ...relayEnv(s), RELAY_SHUTDOWN_GRACE: '1s' },
-        // The image build's step: it leaves V8's code for the bundle in NODE_COMPILE_CACHE.
-        prepareArgs: [join(s.root, 'dist/relay-server.mjs'), '--warm-up'],
+        // The image build's step: Node leaves its compiled bundle in NODE_COMPILE_CACHE.
+        prepareArgs: [join(s.root, 'dist/relay-server.mjs'), '--version'],
         files: [],
         port: s.port,
         clientHeaders: { authorization: bearer(s.token) },

@@ -477,7 +477,7 @@ class Bench {
     const errors = {};
     // One unmeasured start each fills the other node contenders' compile cache (a --scenario 6 run
     // has not started them before). The relay's was made before its first start, by the step its
-    // image build runs (`relay-server.mjs --warm-up`), and stays as that step left it.
+    // image build runs (`relay-server.mjs --version`), and stays as that step left it.
     for (const name of contenders) {
       try {
         await (await this.launch(name, 's6-prime', { fresh: true })).stop();
@@ -504,7 +504,7 @@ class Bench {
       console.log(`  ${name.padEnd(8)} ${oneLine(byContender[name])}`);
     }
     return {
-      settings: { spawns: this.cfg.coldStarts, poll_ms: 1, direct_is: 'a fresh fake upstream (primary + workers)', compile_cache: 'NODE_COMPILE_CACHE per node contender, filled by an unmeasured first start; the relay\'s code cache made by its image build step (--warm-up) before its first start' },
+      settings: { spawns: this.cfg.coldStarts, poll_ms: 1, direct_is: 'a fresh fake upstream (primary + workers)', compile_cache: 'NODE_COMPILE_CACHE per node contender, filled by an unmeasured first start; the relay\'s filled by its image build step (--version) before its first start' },
       contenders: byContender,
       ratios: ratios(byContender, 'cold_start_ms'),
       goals: [goal('cold start <= 150 ms', byContender.relay?.cold_start_ms, (v) => v <= 150)],

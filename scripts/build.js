@@ -8,7 +8,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 const common = { define: { __RELAY_VERSION__: JSON.stringify(version) }, bundle: true, platform: 'node', target: 'node22', format: 'esm', sourcemap: false, logLevel: 'warning' };
 
 await Promise.all([
-  // The relay as one CommonJS file, which start-with-code-cache.ts compiles with V8's code cache.
+  // The relay as one CommonJS file, loaded with require() so Node's compile cache applies to it.
   // As CommonJS, its imports of Node's builtins become plain require() calls.
   build({
     ...common,
@@ -16,15 +16,11 @@ await Promise.all([
     entryPoints: ['src/relay/main.ts'],
     outfile: 'dist/relay-core.cjs',
   }),
-  // The relay's entry point: a few lines that load dist/relay-core.cjs.
+  // The relay's entry point: two lines that load dist/relay-core.cjs.
   build({
     ...common,
-    entryPoints: ['src/relay/start-with-code-cache.ts'],
+    entryPoints: ['src/relay/start.ts'],
     outfile: 'dist/relay-server.mjs',
-    // Node's builtins through require(), which it hands on to the bundle too. An ESM `import` of a
-    // builtin makes Node build its module facade, which reads every export, lazy ones included
-    // (`node:http`'s WebSocket/fetch exports load Node's own undici copy: ~20 ms of a cold start).
-    banner: { js: "import { createRequire as __relayRequire } from 'node:module'; const require = __relayRequire(import.meta.url);" },
   }),
   build({
     ...common,

@@ -164,7 +164,7 @@ describe('the Dockerfile', () => {
 
   it('fills a compile cache for the bundle at build time', () => {
     expect(app.dockerfile).toMatch(/^ENV NODE_COMPILE_CACHE=\/app\/compile-cache$/m);
-    expect(app.dockerfile).toContain('RUN ["node", "/app/relay-server.mjs", "--warm-up"]');
+    expect(app.dockerfile).toContain('RUN ["node", "/app/relay-server.mjs", "--version"]');
   });
 
   it('has a healthcheck script that is valid JavaScript', () => {

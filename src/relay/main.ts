@@ -1,24 +1,17 @@
 // The bundled relay server (dist/relay-core.cjs), as run in the Docker image through
-// dist/relay-server.mjs (start-with-code-cache.ts).
+// dist/relay-server.mjs (start.ts).
 import { RelayError } from '../errors.js';
 import { runUsageCommand, USAGE_SUBCOMMAND } from './access/usage-command.js';
 import { loadRelayConfig } from './config.js';
 import { jsonLogger } from './log.js';
 import { runRelay } from './run.js';
 import { RELAY_VERSION } from './version.js';
-import { warmUp } from './warm-up.js';
 
 void main();
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--version') {
     console.log(RELAY_VERSION);
-    process.exit(0);
-  }
-  // The image build's step: serves two requests on loopback and exits, leaving the code cache.
-  if (process.argv[2] === '--warm-up') {
-    // A failed warm-up costs only speed at start: it must not fail the image build.
-    await warmUp().catch((error: unknown) => console.error(`relay: warm-up failed (${String(error)}): the code cache holds only the start-up`));
     process.exit(0);
   }
   if (process.argv[2] === USAGE_SUBCOMMAND) process.exit(await runUsageCommand(process.argv.slice(3), process.env));

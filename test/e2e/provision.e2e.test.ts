@@ -141,12 +141,6 @@ describe('relay deploy', () => {
     expect(leaked.stdout).toBe('');
   });
 
-  it('starts the relay from the code cache its image build made, as the user the container runs as', async () => {
-    const run = await host.exec('docker exec -e NODE_DEBUG=relay relay node /app/relay-server.mjs --version');
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/relay: code cache \/app\/compile-cache\/relay-core-.*: accepted/);
-  });
-
   it('publishes the container on loopback only, enabled at boot via relay.service', async () => {
     expect((await onHost('docker port relay')).trim()).toBe('3001/tcp -> 127.0.0.1:3001');
     expect((await onHost('systemctl is-enabled relay.service')).trim()).toBe('enabled');
