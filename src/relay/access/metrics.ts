@@ -2,10 +2,9 @@
 // tokens file (never a client address or key), models are capped at MAX_MODELS.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { bearerToken } from '../auth.js';
 import { sendError } from '../openai-error.js';
-import { createCounter, createGauge, createHistogram, PROMETHEUS_CONTENT_TYPE, renderFamilies } from './prometheus-text.js';
 import type { UsageObservation } from './usage-tap.js';
 
 export type UpstreamErrorKind = 'unreachable' | 'timeout' | 'interrupted';
@@ -19,7 +18,7 @@ export interface RelayMetrics {
   recordUsage(token: string, observation: UsageObservation): void;
   recordRateLimited(token: string, limit: 'rpm' | 'concurrency'): void;
   recordLimiterError(): void;
-  /** Loads prom-client and starts its process metrics in the background; render() waits for them. */
+  /** Starts prom-client's process metrics (a second after listening: they add an event-loop monitor); render() starts them too. */
   startProcessMetrics(): void;
   render(): Promise<string>;
   readonly contentType: string;
@@ -31,43 +30,52 @@ export function statusClass(status: number): string {
   return status === 499 ? 'client_closed' : `${Math.floor(status / 100)}xx`;
 }
 
-/**
- * The relay's own metrics are plain holders (prometheus-text.ts): prom-client's label validation
- * and hashing cost ~2.5% of the relay's CPU under load. prom-client still provides the process
- * metrics (CPU, memory, event loop, GC), loaded after the server listens: evaluating it at startup
- * costs cold-start time.
- */
+/** One prom-client registry: the relay's metrics and, once started, the process metrics (CPU, memory, event loop, GC). */
 export function createRelayMetrics(options: { processMetrics?: boolean } = {}): RelayMetrics {
-  const requests = createCounter({ name: 'relay_requests_total', help: 'Requests answered, by token name and status class.', labelNames: ['token', 'status_class'] });
-  const duration = createHistogram({
+  const registry = new Registry();
+  const registers = [registry];
+  const requests = new Counter({ name: 'relay_requests_total', help: 'Requests answered, by token name and status class.', labelNames: ['token', 'status_class'], registers });
+  const duration = new Histogram({
     name: 'relay_request_duration_seconds',
     help: 'Request start to response end (streams included), by status class.',
     labelNames: ['status_class'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+    registers,
   });
-  const ttfb = createHistogram({
+  const ttfb = new Histogram({
     name: 'relay_time_to_first_byte_seconds',
     help: 'Request start to the first response body byte from the upstream.',
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers,
   });
-  const streams = createGauge({ name: 'relay_streams_in_flight', help: 'Server-sent event streams open now.' });
-  const upstreamErrors = createCounter({ name: 'relay_upstream_errors_total', help: 'Upstream failures: unreachable (502), timeout (504), interrupted (cut mid-body).', labelNames: ['kind'] });
-  const tokens = createCounter({ name: 'relay_usage_tokens_total', help: 'Tokens the upstream reported, by token name, model and kind (prompt or completion).', labelNames: ['token', 'model', 'kind'] });
-  const notReported = createCounter({ name: 'relay_usage_not_reported_total', help: 'Successful responses that reported no usage (streams without stream_options.include_usage).', labelNames: ['token', 'model'] });
-  const bytes = createCounter({ name: 'relay_response_bytes_total', help: 'Response body bytes from the upstream, by token name.', labelNames: ['token'] });
-  const limited = createCounter({ name: 'relay_rate_limited_total', help: 'Requests refused with 429 by the relay\'s own limits.', labelNames: ['token', 'limit'] });
-  const limiterErrors = createCounter({ name: 'relay_limiter_errors_total', help: 'Limiter store (Redis) failures; the request was let through.' });
-  const families = [requests, duration, ttfb, streams, upstreamErrors, tokens, notReported, bytes, limited, limiterErrors];
+  const streams = new Gauge({ name: 'relay_streams_in_flight', help: 'Server-sent event streams open now.', registers });
+  const upstreamErrors = new Counter({
+    name: 'relay_upstream_errors_total',
+    help: 'Upstream failures: unreachable (502), timeout (504), interrupted (cut mid-body).',
+    labelNames: ['kind'],
+    registers,
+  });
+  const tokens = new Counter({
+    name: 'relay_usage_tokens_total',
+    help: 'Tokens the upstream reported, by token name, model and kind (prompt or completion).',
+    labelNames: ['token', 'model', 'kind'],
+    registers,
+  });
+  const notReported = new Counter({
+    name: 'relay_usage_not_reported_total',
+    help: 'Successful responses that reported no usage (streams without stream_options.include_usage).',
+    labelNames: ['token', 'model'],
+    registers,
+  });
+  const bytes = new Counter({ name: 'relay_response_bytes_total', help: 'Response body bytes from the upstream, by token name.', labelNames: ['token'], registers });
+  const limited = new Counter({ name: 'relay_rate_limited_total', help: "Requests refused with 429 by the relay's own limits.", labelNames: ['token', 'limit'], registers });
+  const limiterErrors = new Counter({ name: 'relay_limiter_errors_total', help: 'Limiter store (Redis) failures; the request was let through.', registers });
 
-  const processMetricsOn = options.processMetrics ?? true;
-  let processRegistry: Promise<Registry> | undefined;
-  const loadProcessMetrics = (): Promise<Registry> => {
-    processRegistry ??= import('prom-client').then(({ collectDefaultMetrics, Registry }) => {
-      const register = new Registry();
-      collectDefaultMetrics({ register, prefix: 'relay_' });
-      return register;
-    });
-    return processRegistry;
+  let processMetricsToStart = options.processMetrics ?? true;
+  const startProcessMetrics = () => {
+    if (!processMetricsToStart) return;
+    processMetricsToStart = false;
+    collectDefaultMetrics({ register: registry, prefix: 'relay_' });
   };
 
   const models = new Set<string>();
@@ -80,11 +88,11 @@ export function createRelayMetrics(options: { processMetrics?: boolean } = {}): 
   };
 
   return {
-    contentType: PROMETHEUS_CONTENT_TYPE,
+    contentType: registry.contentType,
     recordRequest({ token, status, durationMs, ttfbMs }) {
       const cls = statusClass(status);
-      requests.inc(1, token, cls);
-      duration.observe(durationMs / 1000, cls);
+      requests.inc({ token, status_class: cls });
+      duration.observe({ status_class: cls }, durationMs / 1000);
       if (ttfbMs !== undefined) ttfb.observe(ttfbMs / 1000);
     },
     streamOpened() {
@@ -96,30 +104,25 @@ export function createRelayMetrics(options: { processMetrics?: boolean } = {}): 
         streams.dec();
       };
     },
-    recordUpstreamError: (kind) => upstreamErrors.inc(1, kind),
+    recordUpstreamError: (kind) => upstreamErrors.inc({ kind }),
     recordUsage(token, observation) {
-      bytes.inc(observation.bytes, token);
+      bytes.inc({ token }, observation.bytes);
       const usage = observation.usage;
       if (usage === undefined) return;
       const model = modelLabel(observation.model);
       if (usage === 'not_reported') {
-        notReported.inc(1, token, model);
+        notReported.inc({ token, model });
         return;
       }
-      tokens.inc(usage.prompt, token, model, 'prompt');
-      tokens.inc(usage.completion, token, model, 'completion');
+      tokens.inc({ token, model, kind: 'prompt' }, usage.prompt);
+      tokens.inc({ token, model, kind: 'completion' }, usage.completion);
     },
-    recordRateLimited: (token, limit) => limited.inc(1, token, limit),
-    recordLimiterError: () => limiterErrors.inc(1),
-    startProcessMetrics() {
-      if (!processMetricsOn || processRegistry !== undefined) return;
-      // Nobody may be waiting yet: a failed load is reported by the next render(), not as an unhandled rejection.
-      loadProcessMetrics().catch(() => {});
-    },
-    async render() {
-      if (!processMetricsOn) return renderFamilies(families);
-      const processText = await (await loadProcessMetrics()).metrics();
-      return `${renderFamilies(families)}\n${processText}`;
+    recordRateLimited: (token, limit) => limited.inc({ token, limit }),
+    recordLimiterError: () => limiterErrors.inc(),
+    startProcessMetrics,
+    render() {
+      startProcessMetrics();
+      return registry.metrics();
     },
   };
 }
