@@ -4,6 +4,7 @@
 import { ConfigError } from '../errors.js';
 import { shellQuote } from '../host/shell.js';
 import { ACME_ROOT } from './deploy-plan.js';
+import { APT_GET } from './install-plan.js';
 import type { Step } from './step.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -97,7 +98,7 @@ export function buildCertPlan(input: CertInput): Step[] {
       id: 'cert.openssl',
       title: 'Install openssl (certificate checks)',
       check: 'command -v openssl >/dev/null',
-      apply: ['DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl'],
+      apply: [`${APT_GET} install -y openssl`],
     },
     {
       id: 'cert.issue',

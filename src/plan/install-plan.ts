@@ -14,10 +14,10 @@ export interface InstallOptions {
   preflight?: PreflightOptions;
 }
 
-// Never stop on a question (dpkg conffile prompts, debconf), and wait for a dpkg lock held by
-// someone else instead of failing at once.
-const APT_GET =
-  'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+// Never stop on a question (dpkg conffile prompts, debconf, needrestart's "restart services?" on
+// Ubuntu 22.04+), and wait for a dpkg lock held by someone else instead of failing at once.
+export const APT_GET =
+  'NEEDRESTART_MODE=a DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
 /** Refreshes the package lists unless they are less than an hour old (a fresh VPS has none). */
 export const APT_UPDATE_IF_STALE =
@@ -25,6 +25,8 @@ export const APT_UPDATE_IF_STALE =
 
 export const DOCKER_KEYRING = '/etc/apt/keyrings/docker.asc';
 export const DOCKER_SOURCES_LIST = '/etc/apt/sources.list.d/docker.list';
+/** The fingerprint Docker publishes for its apt signing key (docs.docker.com/engine/install). */
+export const DOCKER_KEY_FINGERPRINT = '9DC858229FC7DD38854AE2D88D81803C0EBFCD88';
 export const OFFICIAL_DOCKER_PACKAGES = ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-buildx-plugin', 'docker-compose-plugin'];
 
 function installed(packages: string[]): string {
@@ -34,13 +36,34 @@ function installed(packages: string[]): string {
 
 const COMPOSE_V2 = 'docker compose version >/dev/null 2>&1';
 
+/**
+ * Exits 0 when `file` holds exactly one OpenPGP key and its fingerprint is `fingerprint`: a file
+ * that adds a second key would make apt trust that one too. gpg gets a throwaway home.
+ */
+export function keyFingerprintCheck(file: string, fingerprint: string): string {
+  return `[ "$(home=$(mktemp -d) && gpg --batch --homedir "$home" --show-keys --with-colons ${file} 2>/dev/null | awk -F: '$1 == "pub" { primary = 1; next } primary && $1 == "fpr" { print $10; primary = 0 }'; rm -rf "$home")" = ${fingerprint} ]`;
+}
+
+const spaced = (fingerprint: string) => fingerprint.replace(/(.{4})(?!$)/g, '$1 ');
+
+// Fetched to a temporary file; it becomes the keyring only once its fingerprint is Docker's.
+function fetchDockerKey(url: string): string {
+  return `key=$(mktemp); trap 'rm -f "$key"' EXIT
+curl -fsSL ${url} -o "$key"
+if ! ${keyFingerprintCheck('"$key"', DOCKER_KEY_FINGERPRINT)}; then
+  echo "the key served at ${url} is not the fingerprint Docker publishes (${spaced(DOCKER_KEY_FINGERPRINT)}); it was not trusted" >&2
+  exit 1
+fi
+install -m 0644 "$key" ${DOCKER_KEYRING}`;
+}
+
 function officialDockerSteps(os: OsInfo): Step[] {
   const repo = `https://download.docker.com/linux/${os.id}`;
   return [
     {
       id: 'docker.repository',
       title: `Add Docker's apt repository (${os.id} ${os.codename})`,
-      check: `test -s ${DOCKER_KEYRING}`,
+      check: `test -s ${DOCKER_KEYRING} && ${keyFingerprintCheck(DOCKER_KEYRING, DOCKER_KEY_FINGERPRINT)}`,
       files: [
         {
           path: DOCKER_SOURCES_LIST,
@@ -51,13 +74,12 @@ function officialDockerSteps(os: OsInfo): Step[] {
       ],
       apply: [
         APT_UPDATE_IF_STALE,
-        `${APT_GET} install -y --no-install-recommends ca-certificates curl`,
+        `${APT_GET} install -y --no-install-recommends ca-certificates curl gpg`,
         'install -m 0755 -d /etc/apt/keyrings',
-        `curl -fsSL ${repo}/gpg -o ${DOCKER_KEYRING}`,
-        `chmod a+r ${DOCKER_KEYRING}`,
+        fetchDockerKey(`${repo}/gpg`),
         `${APT_GET} update`,
       ],
-      fix: 'The host must reach download.docker.com over HTTPS; without it use `--docker-source distro`.',
+      fix: `The host must reach download.docker.com over HTTPS and get Docker's own key (fingerprint ${spaced(DOCKER_KEY_FINGERPRINT)}); a different key means something between the host and Docker altered it (a proxy, DNS). Without that use \`--docker-source distro\`.`,
     },
     {
       id: 'docker.install',
@@ -99,6 +121,28 @@ function distroDockerSteps(os: OsInfo): Step[] {
   ];
 }
 
+/**
+ * Passes when ufw is absent or inactive, or allows 80 and 443 from anywhere (port lists, or the
+ * "Nginx Full" profile). Reads `ufw status` only.
+ */
+export const UFW_ALLOWS_WEB = `! command -v ufw >/dev/null 2>&1 || ! ufw status | grep -q '^Status: active' || ufw status | awk -F'  +' '
+  $2 ~ /^ALLOW( IN)?$/ && $3 ~ /^Anywhere/ {
+    to = $1; sub(/ \\(v6\\)$/, "", to)
+    if (to == "Nginx Full") { http = 1; https = 1 }
+    if (to ~ /^[0-9,]+(\\/tcp)?$/) { sub(/\\/tcp$/, "", to); n = split(to, ports, ","); for (i = 1; i <= n; i++) { if (ports[i] == "80") http = 1; if (ports[i] == "443") https = 1 } }
+  }
+  END { exit !(http && https) }'`;
+
+// Provider images often ship ufw active with only SSH allowed: the CA's HTTP-01 check and every
+// client would be dropped. Only an allow rule is added: ufw is never enabled, disabled or reset.
+const UFW_STEP: Step = {
+  id: 'firewall.ufw',
+  title: 'Allow 80,443/tcp in ufw when it is active (other rules untouched)',
+  check: UFW_ALLOWS_WEB,
+  apply: ['ufw allow 80,443/tcp comment relay'],
+  fix: 'Look at `sudo ufw status verbose` on the host; relay only adds `allow 80,443/tcp`.',
+};
+
 export function buildInstallPlan(options: InstallOptions): Step[] {
   const { os, dockerSource } = options;
   if (!DOCKER_SOURCES.includes(dockerSource)) {
@@ -106,6 +150,7 @@ export function buildInstallPlan(options: InstallOptions): Step[] {
   }
   return [
     ...preflightSteps(options.preflight),
+    UFW_STEP,
     ...(dockerSource === 'official' ? officialDockerSteps(os) : distroDockerSteps(os)),
     {
       id: 'nginx.install',

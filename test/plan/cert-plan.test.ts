@@ -33,6 +33,11 @@ describe('relay cert: the plan', () => {
     expect(parses(issue.check!)).toBe(true);
   });
 
+  it('installs openssl without a question, as every apt step does (issue 15, point 18)', () => {
+    const openssl = buildCertPlan(input).find((step) => step.id === 'cert.openssl')!;
+    expect(openssl.apply).toEqual([expect.stringMatching(/^NEEDRESTART_MODE=a DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 .* install -y openssl$/)]);
+  });
+
   it('installs a renewal hook that reloads nginx only after nginx -t', () => {
     const hook = buildCertPlan(input).find((step) => step.id === 'cert.renew-hook')!;
     expect(hook.files).toEqual([expect.objectContaining({ path: RENEW_HOOK, mode: '0755', owner: 'root:root' })]);

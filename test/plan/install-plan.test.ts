@@ -1,7 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { buildInstallPlan, DOCKER_KEYRING, DOCKER_SOURCES_LIST } from '../../src/plan/install-plan.js';
+import { buildInstallPlan, DOCKER_KEY_FINGERPRINT, DOCKER_KEYRING, DOCKER_SOURCES_LIST, keyFingerprintCheck, UFW_ALLOWS_WEB } from '../../src/plan/install-plan.js';
+import { describePlan } from '../../src/plan/render-plan.js';
 import { parseOsRelease, type OsInfo } from '../../src/plan/preflight.js';
 
 const TRIXIE = `PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
@@ -48,6 +53,7 @@ describe('relay install on Debian 13 with --docker-source distro', () => {
       'preflight.cloud-init',
       'preflight.apt-lock',
       'preflight.disk',
+      'firewall.ufw',
       'docker.install',
       'nginx.install',
       'services.enable',
@@ -84,7 +90,7 @@ describe('relay install on Debian 13 with --docker-source distro', () => {
 
   it('never asks a question and waits for the dpkg lock', () => {
     for (const command of commandsOf(steps).filter((c) => /apt-get .*install/.test(c))) {
-      expect(command).toContain('DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600');
+      expect(command).toContain('NEEDRESTART_MODE=a DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600');
       expect(command).toMatch(/install -y/);
     }
   });
@@ -114,8 +120,6 @@ describe("relay install with Docker's official repository (the default)", () => 
         owner: 'root:root',
       },
     ]);
-    expect(repo.check).toBe('test -s /etc/apt/keyrings/docker.asc');
-    expect(repo.apply).toContain('curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc');
     expect(repo.apply).toContain('install -m 0755 -d /etc/apt/keyrings');
   });
 
@@ -140,5 +144,100 @@ describe('relay install refuses what cannot work', () => {
 
   it('an unknown --docker-source is a config error', () => {
     expect(() => buildInstallPlan({ os: BOOKWORM, dockerSource: 'snap' as never })).toThrow(/--docker-source must be one of official, distro/);
+  });
+});
+
+describe('relay install never stops on a question (issue 15, point 18)', () => {
+  const all = [...buildInstallPlan({ os: parseOsRelease(NOBLE), dockerSource: 'official' }), ...buildInstallPlan({ os: parseOsRelease(TRIXIE), dockerSource: 'distro' })];
+
+  it("runs every apt-get with needrestart's automatic mode beside debconf's non-interactive frontend", () => {
+    const aptCommands = commandsOf(all).filter((c) => /apt-get /.test(c));
+    expect(aptCommands.length).toBeGreaterThan(3);
+    for (const command of aptCommands) {
+      for (const line of command.split('\n').filter((l) => /apt-get /.test(l) && !/apt-cache/.test(l))) {
+        expect(line, line).toContain('NEEDRESTART_MODE=a DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600');
+      }
+    }
+  });
+});
+
+describe("Docker's apt key is trusted only with Docker's published fingerprint (issue 15, point 12)", () => {
+  const repo = buildInstallPlan({ os: parseOsRelease(NOBLE), dockerSource: 'official' }).find((s) => s.id === 'docker.repository')!;
+
+  it('checks the fingerprint of the key in place, so a re-run re-checks it', () => {
+    expect(DOCKER_KEY_FINGERPRINT).toBe('9DC858229FC7DD38854AE2D88D81803C0EBFCD88');
+    expect(repo.check).toBe(`test -s ${DOCKER_KEYRING} && ${keyFingerprintCheck(DOCKER_KEYRING, DOCKER_KEY_FINGERPRINT)}`);
+  });
+
+  it('downloads to a temporary file and installs it as the keyring only after the fingerprint matched', () => {
+    const script = repo.apply.join('\n');
+    expect(script).not.toContain(`-o ${DOCKER_KEYRING}`);
+    expect(script).toContain(`curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o "$key"`);
+    expect(script.indexOf(keyFingerprintCheck('"$key"', DOCKER_KEY_FINGERPRINT))).toBeLessThan(script.indexOf(`install -m 0644 "$key" ${DOCKER_KEYRING}`));
+    expect(script).toContain('not the fingerprint Docker publishes (9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88)');
+    expect(repo.fix).toContain('--docker-source distro');
+  });
+
+  describe('the fingerprint check, run against real keys with gpg', () => {
+    let dir: string;
+    let fingerprintOf: (file: string) => string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'relay-gpg-'));
+      const home = join(dir, 'home');
+      await mkdir(home, { mode: 0o700 });
+      const gpg = (...args: string[]) => execFileSync('gpg', ['--batch', '--homedir', home, '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      for (const name of ['one', 'two']) {
+        gpg('--quick-generate-key', `${name} <${name}@relay.test>`, 'ed25519', 'sign', 'never');
+        writeFileSync(join(dir, `${name}.asc`), gpg('--armor', '--export', `${name}@relay.test`));
+      }
+      writeFileSync(join(dir, 'both.asc'), readFileSync(join(dir, 'one.asc'), 'utf8') + readFileSync(join(dir, 'two.asc'), 'utf8'));
+      fingerprintOf = (file) => /^fpr:+([0-9A-F]{40}):/m.exec(gpg('--show-keys', '--with-colons', file))![1]!;
+    }, 60_000);
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    const check = (file: string, fingerprint: string) => spawnSync('sh', ['-c', keyFingerprintCheck(file, fingerprint)]).status;
+
+    it('passes for the key with that fingerprint', () => {
+      expect(check(join(dir, 'one.asc'), fingerprintOf(join(dir, 'one.asc')))).toBe(0);
+    });
+
+    it("fails for another key, for a file that adds a second key, and for a file that is not a key", () => {
+      const one = fingerprintOf(join(dir, 'one.asc'));
+      expect(check(join(dir, 'two.asc'), one)).not.toBe(0);
+      expect(check(join(dir, 'both.asc'), one)).not.toBe(0);
+      writeFileSync(join(dir, 'page.html'), '<html>captive portal</html>\n');
+      expect(check(join(dir, 'page.html'), one)).not.toBe(0);
+      expect(check(join(dir, 'one.asc'), DOCKER_KEY_FINGERPRINT)).not.toBe(0);
+    });
+  });
+});
+
+describe('an active ufw is opened for 80 and 443, and nothing else (issue 15, point 17)', () => {
+  const steps = buildInstallPlan({ os: parseOsRelease(TRIXIE), dockerSource: 'distro' });
+  const ufw = steps.find((s) => s.id === 'firewall.ufw')!;
+
+  it('is a step of the plan, so --dry-run shows it', () => {
+    expect(describePlan(steps)).toContain('Allow 80,443/tcp in ufw when it is active (other rules untouched) [firewall.ufw]');
+  });
+
+  it('passes when ufw is absent or inactive, or already allows both ports', () => {
+    expect(ufw.check).toBe(UFW_ALLOWS_WEB);
+    expect(ufw.check).toContain('! command -v ufw >/dev/null 2>&1');
+    expect(ufw.check).toContain("ufw status | grep -q '^Status: active'");
+  });
+
+  it('only adds the allow rule: never enables, disables, resets or deletes', () => {
+    expect(ufw.apply).toEqual(['ufw allow 80,443/tcp comment relay']);
+    expect(commandsOf(steps).join('\n')).not.toMatch(/ufw (enable|disable|reset|delete|--force)/);
+  });
+
+  it('sees a rule for both ports as allowed, and a rule for one port as not', () => {
+    const status = (rules: string) => `Status: active\n\nTo                         Action      From\n--                         ------      ----\n${rules}`;
+    const allowed = (rules: string) => spawnSync('sh', ['-c', `ufw() { printf '%s' "$STATUS"; }\ncommand() { return 0; }\n${UFW_ALLOWS_WEB}`], { env: { ...process.env, STATUS: status(rules) } }).status === 0;
+    expect(allowed('22/tcp                     ALLOW       Anywhere\n')).toBe(false);
+    expect(allowed('22/tcp                     ALLOW       Anywhere\n80/tcp                     ALLOW       Anywhere\n')).toBe(false);
+    expect(allowed('80,443/tcp                 ALLOW       Anywhere                   # relay\n')).toBe(true);
+    expect(allowed('80/tcp                     ALLOW       Anywhere\n443                        ALLOW       Anywhere\n')).toBe(true);
+    expect(allowed('Nginx Full                 ALLOW       Anywhere\n')).toBe(true);
   });
 });
