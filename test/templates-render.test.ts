@@ -14,6 +14,7 @@ const templates = {
   nginx: read('nginx/relay.conf'),
   nginxTls: read('nginx/relay-tls.conf'),
   nginxProxy: read('nginx/relay-proxy.conf'),
+  nginxTlsPending: read('nginx/relay-tls-pending.conf'),
   compose: read('compose/compose.yaml'),
   dockerfile: read('compose/Dockerfile'),
   systemd: read('systemd/relay.service'),
@@ -91,6 +92,12 @@ http {
     expect(result.status).toBe(0);
   });
 
+  it('passes `nginx -t` as the vhost of a domain waiting for its certificate', async () => {
+    const result = await nginxTest('nginx-tls-pending', renderApp({ ...input, tlsPending: true }).nginx);
+    expect(result.stderr).toContain('test is successful');
+    expect(result.status).toBe(0);
+  });
+
   it('passes `nginx -t` as the HTTPS vhost, with and without HSTS', async () => {
     await mkdir(certDir(), { recursive: true });
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=relay.example.com',
@@ -104,6 +111,25 @@ http {
     expect(lines(tlsApp(true).nginx)).toContain('add_header Strict-Transport-Security "max-age=31536000" always;');
     expect(tlsApp(false).nginx).not.toContain('Strict-Transport-Security "');
     expect(lines(tlsApp(false).nginx)).toEqual(expect.arrayContaining(['listen 443 ssl;', 'ssl_protocols TLSv1.2 TLSv1.3;', 'return 301 https://$host$request_uri;']));
+  });
+
+  it("offers Mozilla's intermediate profile: TLS 1.2+, ECDHE with AEAD ciphers only (issue 15, point 12)", () => {
+    const lines = tlsApp(false).nginx.split('\n').map((l) => l.trim());
+    expect(lines).toEqual(expect.arrayContaining([
+      'ssl_protocols TLSv1.2 TLSv1.3;',
+      'ssl_ecdh_curve X25519:prime256v1:secp384r1;',
+      'ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;',
+      'ssl_prefer_server_ciphers off;',
+    ]));
+    // What openssl makes of that list: no RSA key exchange, no CBC, no SHA-1 MAC.
+    const list = /ssl_ciphers (\S+);/.exec(tlsApp(false).nginx)![1]!;
+    const suites = execFileSync('openssl', ['ciphers', '-v', list], { encoding: 'utf8' }).trim().split('\n');
+    for (const suite of suites.filter((l) => !l.includes('TLSv1.3'))) {
+      expect(suite).toMatch(/Kx=ECDH/);
+      expect(suite).toMatch(/Enc=(AESGCM|CHACHA20)/);
+      expect(suite).toMatch(/Mac=AEAD/);
+    }
+    expect(suites.some((l) => l.startsWith('AES128-SHA '))).toBe(false);
   });
 
   it('streams both ways and allows 512 MB bodies, long timeouts and WebSocket upgrades', () => {

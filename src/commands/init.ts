@@ -86,6 +86,7 @@ Examples:
           baseImage: options.baseImage,
           envFile: options.envFile,
           set: options.set,
+          tlsPending: cert !== undefined,
           ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
         });
         printSummary(await runPlan(host, deploy.steps, progressEvents()));

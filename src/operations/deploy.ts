@@ -23,12 +23,19 @@ export interface DeploySettings {
   /** `--set KEY=VALUE` relay settings and `--unset KEY`; others already on the host are kept. */
   set?: string[];
   unset?: string[];
+  /**
+   * HTTPS is about to be set up (`relay init` with a domain): until then port 80 serves no API.
+   * Unset: whatever the live vhost does (a vhost waiting for its certificate keeps waiting).
+   */
+  tlsPending?: boolean;
 }
 
 export interface PreparedDeploy {
   steps: Step[];
   token: TokenChoice;
   tls: TlsSettings | undefined;
+  /** Port 80 serves only ACME challenges and /health until a certificate is in place. */
+  tlsPending: boolean;
 }
 
 /** dist/relay-server.mjs and dist/relay-core.cjs sit next to dist/cli.js, which this module is bundled into. */
@@ -51,6 +58,7 @@ export function loadDeployTemplates(): DeployTemplates {
     nginx: loadTemplate('nginx/relay.conf'),
     nginxTls: loadTemplate('nginx/relay-tls.conf'),
     nginxProxy: loadTemplate('nginx/relay-proxy.conf'),
+    nginxTlsPending: loadTemplate('nginx/relay-tls-pending.conf'),
     compose: loadTemplate('compose/compose.yaml'),
     dockerfile: loadTemplate('compose/Dockerfile'),
     systemd: loadTemplate('systemd/relay.service'),
@@ -80,8 +88,10 @@ export async function prepareDeploy(host: Host, settings: DeploySettings): Promi
     settings: relaySettings(existing, settings.set, settings.unset),
   });
   const tls = await currentTls(host, settings.serverName);
-  const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls });
-  return { steps, token, tls };
+  // A vhost still waiting for its certificate stays so: a later deploy must not open /v1 on port 80.
+  const tlsPending = !tls && (settings.tlsPending ?? (await liveVhostAwaitsCertificate(host)));
+  const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls, tlsPending });
+  return { steps, token, tls, tlsPending };
 }
 
 function planBase(settings: DeploySettings) {
@@ -106,6 +116,12 @@ export async function readHostFile(host: Host, path: string): Promise<string | u
   if (result.code === 3) return undefined;
   if (result.code !== 0) throw new RelayError(`could not read ${path} on ${host.label}: ${result.stderr.trim()}`);
   return result.stdout;
+}
+
+/** The live vhost is the one that waits for a certificate (relay-tls-pending.conf). */
+async function liveVhostAwaitsCertificate(host: Host): Promise<boolean> {
+  const probe = await host.run(`grep -qF 'the API is served over HTTPS only' ${NGINX_SITE}`, { sudo: true });
+  return probe.code === 0;
 }
 
 /**

@@ -23,8 +23,10 @@ export interface DeployTemplates {
   nginx: string;
   /** The HTTPS vhost, used once a certificate exists (`relay cert`). */
   nginxTls: string;
-  /** The proxy settings both vhosts include. */
+  /** The proxy settings the vhosts include. */
   nginxProxy: string;
+  /** Port 80 of a domain waiting for its certificate: ACME challenges and /health only. */
+  nginxTlsPending: string;
   compose: string;
   dockerfile: string;
   systemd: string;
@@ -43,6 +45,8 @@ export interface DeployInput {
   templates: DeployTemplates;
   /** Serve HTTPS with the certificate in `certDir` (set once `relay cert` obtained one). */
   tls?: TlsSettings;
+  /** HTTPS is wanted but has no certificate yet: port 80 serves no API meanwhile. Ignored with `tls`. */
+  tlsPending?: boolean;
   /** Loopback port the container is published on (nginx's upstream). */
   hostPort?: number;
   /** RELAY_SHUTDOWN_GRACE in seconds; Docker's stop_grace_period is 15s more. */
@@ -129,14 +133,22 @@ export function renderApp(input: DeployInput): RenderedApp {
 export interface VhostInput {
   appDir: string;
   serverName: string;
-  templates: Pick<DeployTemplates, 'nginx' | 'nginxTls' | 'nginxProxy'>;
+  templates: Pick<DeployTemplates, 'nginx' | 'nginxTls' | 'nginxProxy' | 'nginxTlsPending'>;
   tls?: TlsSettings;
+  tlsPending?: boolean;
   hostPort?: number;
+}
+
+type VhostMode = 'http' | 'https' | 'tls-pending';
+
+function vhostMode(input: Pick<VhostInput, 'tls' | 'tlsPending'>): VhostMode {
+  if (input.tls) return 'https';
+  return input.tlsPending ? 'tls-pending' : 'http';
 }
 
 function renderVhost(input: VhostInput): string {
   const vars = { serverName: input.serverName, upstreamPort: String(input.hostPort ?? CONTAINER_PORT), acmeRoot: ACME_ROOT };
-  if (!input.tls) return renderTemplate(input.templates.nginx, vars);
+  if (!input.tls) return renderTemplate(input.tlsPending ? input.templates.nginxTlsPending : input.templates.nginx, vars);
   return renderTemplate(input.templates.nginxTls, {
     ...vars,
     certDir: input.tls.certDir,
@@ -170,19 +182,24 @@ export function installVhostCommand(staged: string): string {
 /**
  * A real request through nginx: /health must answer 200, and /v1/models with the token must not
  * be 401. The token goes from .env to curl through a pipe (`--config -`), never through argv.
+ * While HTTPS is pending, port 80 must refuse /v1 (503) and the token is checked on loopback.
  */
-export function verifyThroughNginxCommand(appDir: string, serverName: string, tls = false): string {
+export function verifyThroughNginxCommand(appDir: string, serverName: string, mode: VhostMode = 'http', upstreamPort = CONTAINER_PORT): string {
   const host = shellQuote(`Host: ${serverName}`);
   const env = shellQuote(`${appDir}/.env`);
   // With HTTPS, port 80 only redirects: ask nginx on 443 with the right SNI. -k because this host
   // need not trust a private CA; \`relay cert\` checks the chain from the operator's machine.
-  const base = tls ? `https://${serverName}` : 'http://127.0.0.1';
-  const via = tls ? ` -k --resolve ${shellQuote(`${serverName}:443:127.0.0.1`)}` : '';
+  const base = mode === 'https' ? `https://${serverName}` : 'http://127.0.0.1';
+  const via = mode === 'https' ? ` -k --resolve ${shellQuote(`${serverName}:443:127.0.0.1`)}` : '';
+  const pendingCheck = `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H ${host} http://127.0.0.1/v1/models) || code=000
+if [ "$code" != 503 ]; then echo "GET /v1/models on port 80 answered $code, not 503: the API must not be served over plain HTTP" >&2; exit 1; fi
+`;
+  const tokenTarget = mode === 'tls-pending' ? ` http://127.0.0.1:${upstreamPort}/v1/models` : `${via} -H ${host} ${base}/v1/models`;
   return `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10${via} -H ${host} ${base}/health) || code=000
 if [ "$code" != 200 ]; then echo "GET /health through nginx answered $code, not 200" >&2; exit 1; fi
-body=$(mktemp); trap 'rm -f "$body"' EXIT
+${mode === 'tls-pending' ? pendingCheck : ''}body=$(mktemp); trap 'rm -f "$body"' EXIT
 code=$(sed -n 's/^RELAY_TOKEN=//p' ${env} | tail -n 1 | { read -r t; printf 'header = "Authorization: Bearer %s"\\n' "$t"; } \\
-  | curl -sS -o "$body" -w '%{http_code}' --max-time 60 --config -${via} -H ${host} ${base}/v1/models) || code=000
+  | curl -sS -o "$body" -w '%{http_code}' --max-time 60 --config -${tokenTarget}) || code=000
 case "$code" in
   401) if grep -q 'relay token' "$body"; then echo "the relay refused its own RELAY_TOKEN (401)" >&2; else echo "the upstream refused OPENAI_API_KEY (401): check the key in your .env.local" >&2; fi; exit 1 ;;
   000) echo "GET /v1/models through nginx got no answer" >&2; exit 1 ;;
@@ -206,9 +223,10 @@ done`;
 /** The nginx vhost (HTTP, or HTTPS with `input.tls`), validated by `nginx -t` before it goes live. */
 export function vhostStep(input: VhostInput): Step {
   const staged = stagedVhostPath(input.appDir);
+  const note = { http: '', https: ' (HTTPS)', 'tls-pending': ' (port 80: ACME and /health only, until HTTPS)' }[vhostMode(input)];
   return {
     id: 'nginx.vhost',
-    title: `Configure the nginx vhost for ${input.serverName}${input.tls ? ' (HTTPS)' : ''}`,
+    title: `Configure the nginx vhost for ${input.serverName}${note}`,
     check: `cmp -s ${shellQuote(staged)} ${NGINX_SITE} && [ "$(readlink ${NGINX_ENABLED})" = ${NGINX_SITE} ]`,
     files: [rootFile(staged, renderVhost(input)), rootFile(NGINX_PROXY_SNIPPET, input.templates.nginxProxy)],
     apply: [installVhostCommand(staged)],
@@ -220,7 +238,8 @@ export function buildDeployPlan(input: DeployInput): Step[] {
   const app = renderApp(input);
   const dir = input.appDir;
   const q = shellQuote;
-  const verify = verifyThroughNginxCommand(dir, input.serverName, input.tls !== undefined);
+  const mode = vhostMode(input);
+  const verify = verifyThroughNginxCommand(dir, input.serverName, mode, input.hostPort ?? CONTAINER_PORT);
   return [
     {
       id: 'app.dir',
@@ -271,7 +290,9 @@ export function buildDeployPlan(input: DeployInput): Step[] {
     vhostStep(input),
     {
       id: 'verify.nginx',
-      title: `Verify a request through nginx (Host: ${input.serverName})`,
+      title: mode === 'tls-pending'
+        ? `Verify port 80 (Host: ${input.serverName}) serves /health and refuses the API until HTTPS`
+        : `Verify a request through nginx (Host: ${input.serverName})`,
       check: verify,
       // Right after a reload the old workers may still answer for a moment: poll, do not sleep.
       apply: [pollCommand(verify, 30)],

@@ -17,6 +17,7 @@ const templates: DeployTemplates = {
   nginx: readFileSync('templates/nginx/relay.conf', 'utf8'),
   nginxTls: readFileSync('templates/nginx/relay-tls.conf', 'utf8'),
   nginxProxy: readFileSync('templates/nginx/relay-proxy.conf', 'utf8'),
+  nginxTlsPending: readFileSync('templates/nginx/relay-tls-pending.conf', 'utf8'),
   compose: readFileSync('templates/compose/compose.yaml', 'utf8'),
   dockerfile: readFileSync('templates/compose/Dockerfile', 'utf8'),
   systemd: readFileSync('templates/systemd/relay.service', 'utf8'),
@@ -133,6 +134,34 @@ describe('relay deploy: the plan', () => {
     expect(vhost).not.toContain('Strict-Transport-Security "');
     // Port 80 only redirects then: the check asks nginx on 443 with the domain's SNI.
     expect(step(tls, 'verify.nginx').check).toContain("--max-time 10 -k --resolve relay.example.com:443:127.0.0.1 -H 'Host: relay.example.com' https://relay.example.com/health");
+  });
+
+  it('with a domain waiting for its certificate, serves only ACME challenges and /health on port 80 (issue 15, point 14)', () => {
+    const pending = buildDeployPlan(input({ tlsPending: true }));
+    const vhost = step(pending, 'nginx.vhost');
+    expect(vhost.title).toBe('Configure the nginx vhost for relay.example.com (port 80: ACME and /health only, until HTTPS)');
+    const lines = String(vhost.files![0]!.content).split('\n').map((l) => l.trim());
+    expect(lines).toEqual(expect.arrayContaining([
+      'location ^~ /.well-known/acme-challenge/ {',
+      'root /var/www/relay-acme;',
+      'location = /health {',
+      'return 503 "relay: the API is served over HTTPS only, and the certificate for relay.example.com is not in place yet (relay cert)\\n";',
+    ]));
+    // The proxy is included for /health alone: nothing else reaches the relay over plain HTTP.
+    expect(lines.filter((l) => l === 'include snippets/relay-proxy.conf;')).toHaveLength(1);
+    expect(lines.indexOf('include snippets/relay-proxy.conf;')).toBe(lines.indexOf('location = /health {') + 1);
+    expect(lines).not.toContain('listen 443 ssl;');
+  });
+
+  it('verifies a waiting vhost without sending the token through it: /v1 must be refused on port 80, the token is checked on loopback', () => {
+    const verify = step(buildDeployPlan(input({ tlsPending: true })), 'verify.nginx');
+    expect(verify.title).toBe('Verify port 80 (Host: relay.example.com) serves /health and refuses the API until HTTPS');
+    expect(verify.check).toContain("code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H 'Host: relay.example.com' http://127.0.0.1/health) || code=000");
+    expect(verify.check).toContain("code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H 'Host: relay.example.com' http://127.0.0.1/v1/models) || code=000");
+    expect(verify.check).toContain('if [ "$code" != 503 ]; then echo "GET /v1/models on port 80 answered $code, not 503: the API must not be served over plain HTTP" >&2; exit 1; fi');
+    expect(verify.check).toContain("--config - http://127.0.0.1:3001/v1/models");
+    expect(verify.check).not.toMatch(/--config - -H 'Host: relay\.example\.com' http:\/\/127\.0\.0\.1\/v1/);
+    expect(spawnSync('sh', ['-n', '-c', verify.check!]).status).toBe(0);
   });
 
   it('builds FROM --base-image, labelled with the version, numeric USER, healthcheck with node', () => {
