@@ -46,9 +46,18 @@ export interface ProbeResult {
   body: string;
 }
 
+/** An unverified certificate (Let's Encrypt staging) may be anyone's: the token is never sent to it. */
+function refuseTokenOverUnverifiedTls(endpoint: RelayEndpoint, url: string): void {
+  if (!endpoint.insecure) return;
+  throw new RelayError(`The relay token is not sent over TLS that is not verified (${url}).`, {
+    fix: 'A --staging certificate is checked with /health only; with a trusted certificate (run `relay cert` without --staging) the token check runs.',
+  });
+}
+
 /** One request with a bearer token; network and TLS failures become RelayErrors that name the URL. */
 export async function probe(endpoint: RelayEndpoint, path: string, token: string | undefined, dispatcher: Dispatcher): Promise<ProbeResult> {
   const url = `${endpoint.origin}${path}`;
+  if (token !== undefined) refuseTokenOverUnverifiedTls(endpoint, url);
   try {
     const response = await request(url, { dispatcher, headers: token ? { authorization: `Bearer ${token}` } : {}, maxRedirections: 0 } as Parameters<typeof request>[1]);
     return { status: response.statusCode, body: await response.body.text() };
@@ -71,6 +80,7 @@ export interface StreamCheck {
 /** A real streamed chat completion through nginx: proves SSE passes chunk by chunk. */
 export async function streamedCompletion(endpoint: RelayEndpoint, token: string, model: string, dispatcher: Dispatcher): Promise<StreamCheck> {
   const url = `${endpoint.origin}/v1/chat/completions`;
+  refuseTokenOverUnverifiedTls(endpoint, url);
   const started = performance.now();
   let response: Dispatcher.ResponseData;
   try {

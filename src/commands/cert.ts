@@ -36,7 +36,7 @@ export function addCertOptions(command: Command): Command {
   return command
     .option('--email <address>', "Let's Encrypt account email (expiry notices)")
     .option('--register-unsafely-without-email', 'register without an email: you will get no expiry warnings')
-    .option('--staging', "use Let's Encrypt's staging CA (untrusted certificates, generous rate limits) to rehearse")
+    .option('--staging', "use Let's Encrypt's staging CA to rehearse (generous rate limits; its certificates are untrusted, so only /health is checked and the token is never sent)")
     .option('--acme-server <url>', 'ACME directory URL of another CA (a private CA, Pebble in tests)')
     .option('--hsts', 'send Strict-Transport-Security (browsers then refuse plain HTTP to this domain for a year)')
     .option('--resolver <ip[:port]>', 'DNS server for the preflight check (default: this machine\'s resolver)')

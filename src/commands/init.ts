@@ -99,10 +99,14 @@ Examples:
           await rememberSettings('email' in cert.account ? { email: cert.account.email } : {});
         }
 
-        const endpoint: RelayEndpoint = { origin: `${cert ? 'https' : 'http'}://${serverName}`, address: host.address, ...(ca ? { ca } : {}), insecure: options.staging ?? false };
+        const endpoint: RelayEndpoint = { origin: `${cert ? 'https' : 'http'}://${serverName}`, address: host.address, ...(ca ? { ca } : {}), insecure: cert !== undefined && (options.staging ?? false) };
         if (options.verify) {
           phase('Verify');
-          await verifyStream(endpoint, deploy.token.token, options.verifyModel);
+          if (endpoint.insecure) {
+            process.stdout.write(`${chalk.yellow('!')} streamed test request skipped: a --staging certificate is not trusted, so the token is not sent over it (HTTPS /health answered above)\n`);
+          } else {
+            await verifyStream(endpoint, deploy.token.token, options.verifyModel);
+          }
         }
         process.stdout.write(`\n${chalk.bold('Done')} in ${formatDuration(performance.now() - started)}\n`);
         printNextSteps(endpoint.origin, deploy.token.token, deploy.token.origin === 'kept' || (options.quietToken ?? false), options.envFile);
