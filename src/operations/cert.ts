@@ -7,6 +7,7 @@ import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { buildCertPlan, certDir, type CertInput } from '../plan/cert-plan.js';
 import { ACME_ROOT, vhostStep } from '../plan/deploy-plan.js';
+import { port80BlockedFix, READ_FIREWALL } from '../plan/preflight.js';
 import type { Step } from '../plan/step.js';
 import { endpointAgent, probe, type RelayEndpoint } from '../relay-endpoint.js';
 import { loadDeployTemplates } from './deploy.js';
@@ -48,10 +49,10 @@ export async function certPreflight(host: Host, settings: CertSettings): Promise
   const endpoint: RelayEndpoint = { origin: `http://${settings.domain}`, address };
   const agent = endpointAgent(endpoint);
   try {
-    const answer = await probe(endpoint, `/.well-known/acme-challenge/${name}`, undefined, agent).catch((error: RelayError) => {
-      throw new RelayError(`Port 80 of ${settings.domain} (${address}) does not answer from here: ${error.message}`, {
-        fix: 'Open port 80/tcp to the internet (cloud firewall or security group, `ufw allow 80/tcp`): the CA checks the domain over plain HTTP.',
-      });
+    const answer = await probe(endpoint, `/.well-known/acme-challenge/${name}`, undefined, agent).catch(async (error: RelayError) => {
+      // Name what blocks it on the host itself, if anything does (an iptables REJECT, ufw).
+      const firewall = await host.run(READ_FIREWALL, { sudo: true });
+      throw new RelayError(`Port 80 of ${settings.domain} (${address}) does not answer from here: ${error.message}`, { fix: port80BlockedFix(firewall.stdout) });
     });
     if (answer.status !== 200 || answer.body !== content) {
       throw new RelayError(`http://${settings.domain}/.well-known/acme-challenge/ is not served by this host's nginx (got ${answer.status}).`, {

@@ -2,7 +2,7 @@
 // A pure function of the detected OS and the flags; every step has a check so a re-run of a
 // provisioned host reports unchanged.
 import { ConfigError } from '../errors.js';
-import { preflightSteps, type OsInfo, type PreflightOptions } from './preflight.js';
+import { preflightSteps, UFW_ALLOWS_WEB, type OsInfo, type PreflightOptions } from './preflight.js';
 import type { Step } from './step.js';
 
 export type DockerSource = 'official' | 'distro';
@@ -120,18 +120,6 @@ function distroDockerSteps(os: OsInfo): Step[] {
     },
   ];
 }
-
-/**
- * Passes when ufw is absent or inactive, or allows 80 and 443 from anywhere (port lists, or the
- * "Nginx Full" profile). Reads `ufw status` only.
- */
-export const UFW_ALLOWS_WEB = `! command -v ufw >/dev/null 2>&1 || ! ufw status | grep -q '^Status: active' || ufw status | awk -F'  +' '
-  $2 ~ /^ALLOW( IN)?$/ && $3 ~ /^Anywhere/ {
-    to = $1; sub(/ \\(v6\\)$/, "", to)
-    if (to == "Nginx Full") { http = 1; https = 1 }
-    if (to ~ /^[0-9,]+(\\/tcp)?$/) { sub(/\\/tcp$/, "", to); n = split(to, ports, ","); for (i = 1; i <= n; i++) { if (ports[i] == "80") http = 1; if (ports[i] == "443") https = 1 } }
-  }
-  END { exit !(http && https) }'`;
 
 // Provider images often ship ufw active with only SSH allowed: the CA's HTTP-01 check and every
 // client would be dropped. Only an allow rule is added: ufw is never enabled, disabled or reset.

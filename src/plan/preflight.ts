@@ -115,3 +115,39 @@ done`,
     },
   ];
 }
+
+/**
+ * Passes when ufw is absent or inactive, or allows 80 and 443 from anywhere (port lists, or the
+ * "Nginx Full" profile). Reads `ufw status` only.
+ */
+export const UFW_ALLOWS_WEB = `! command -v ufw >/dev/null 2>&1 || ! ufw status | grep -q '^Status: active' || ufw status | awk -F'  +' '
+  $2 ~ /^ALLOW( IN)?$/ && $3 ~ /^Anywhere/ {
+    to = $1; sub(/ \\(v6\\)$/, "", to)
+    if (to == "Nginx Full") { http = 1; https = 1 }
+    if (to ~ /^[0-9,]+(\\/tcp)?$/) { sub(/\\/tcp$/, "", to); n = split(to, ports, ","); for (i = 1; i <= n; i++) { if (ports[i] == "80") http = 1; if (ports[i] == "443") https = 1 } }
+  }
+  END { exit !(http && https) }'`;
+
+/** Read-only, as root: the INPUT chain, and a line when an active ufw does not allow 80 and 443. */
+export const READ_FIREWALL = `iptables -S INPUT 2>/dev/null; ${UFW_ALLOWS_WEB} || echo 'ufw: active without 80,443/tcp'`;
+
+const CLOUD_FIREWALL_FIX = 'Open port 80/tcp to the internet (cloud firewall or security group, `ufw allow 80/tcp`): the CA checks the domain over plain HTTP.';
+
+const acceptsWeb = (rule: string) => / -j ACCEPT\b/.test(rule) && /--dports? (?:[0-9,:]*,)?80(?:[,: ]|$)/.test(rule);
+
+/**
+ * The fix line for "port 80 does not answer from here", from READ_FIREWALL's output: a catch-all
+ * REJECT/DROP in INPUT with no accept for 80 before it (Oracle Cloud's Ubuntu), an active ufw
+ * without 80/443, or else the cloud's own firewall.
+ */
+export function port80BlockedFix(firewall: string): string {
+  const rules = firewall.split('\n').filter((line) => line.startsWith('-A INPUT '));
+  const catchAll = rules.findIndex((rule) => /^-A INPUT -j (REJECT|DROP)\b/.test(rule));
+  if (catchAll !== -1 && !rules.slice(0, catchAll).some(acceptsWeb)) {
+    return `The host's iptables INPUT chain ends in \`${rules[catchAll]}\` (Oracle Cloud's Ubuntu images ship it in /etc/iptables/rules.v4), so port 80 is refused before nginx: on the host run \`sudo iptables -I INPUT ${catchAll + 1} -p tcp -m multiport --dports 80,443 -j ACCEPT && sudo netfilter-persistent save\`, open 80/443 in the cloud's security list too, then run \`relay cert\` again.`;
+  }
+  if (firewall.includes('ufw: active without 80,443/tcp')) {
+    return 'ufw is active on the host: run `sudo ufw allow 80,443/tcp` (or `relay install`, which does only that), then run `relay cert` again.';
+  }
+  return CLOUD_FIREWALL_FIX;
+}

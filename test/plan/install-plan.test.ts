@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { buildInstallPlan, DOCKER_KEY_FINGERPRINT, DOCKER_KEYRING, DOCKER_SOURCES_LIST, keyFingerprintCheck, UFW_ALLOWS_WEB } from '../../src/plan/install-plan.js';
+import { buildInstallPlan, DOCKER_KEY_FINGERPRINT, DOCKER_KEYRING, DOCKER_SOURCES_LIST, keyFingerprintCheck } from '../../src/plan/install-plan.js';
 import { describePlan } from '../../src/plan/render-plan.js';
-import { parseOsRelease, type OsInfo } from '../../src/plan/preflight.js';
+import { parseOsRelease, UFW_ALLOWS_WEB, type OsInfo } from '../../src/plan/preflight.js';
 
 const TRIXIE = `PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
 NAME="Debian GNU/Linux"
