@@ -139,7 +139,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
   const abortWaiters: Array<(at: number) => void> = [];
   const sockets = new Set<import('node:net').Socket>();
 
-  const streamChat = (req: IncomingMessage, res: ServerResponse, model: string, includeUsage = false) => {
+  const streamChat = (res: ServerResponse, model: string, includeUsage = false) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_stream' });
     res.flushHeaders();
     let sent = 0;
@@ -190,7 +190,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
         } else if (model === MODELS.rateLimited) {
           json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
         } else if (body.stream === true) {
-          streamChat(req, res, model, (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true);
+          streamChat(res, model, (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true);
         } else {
           json(res, 200, completion(model, 'Hello from the fake upstream.'));
         }

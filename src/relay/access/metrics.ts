@@ -34,7 +34,12 @@ export function statusClass(status: number): string {
 export function createRelayMetrics(options: { processMetrics?: boolean } = {}): RelayMetrics {
   const registry = new Registry();
   const registers = [registry];
-  const requests = new Counter({ name: 'relay_requests_total', help: 'Requests answered, by token name and status class.', labelNames: ['token', 'status_class'], registers });
+  const requests = new Counter({
+    name: 'relay_requests_total',
+    help: 'Requests answered, by token name and status class.',
+    labelNames: ['token', 'status_class'],
+    registers,
+  });
   const duration = new Histogram({
     name: 'relay_request_duration_seconds',
     help: 'Request start to response end (streams included), by status class.',
@@ -67,8 +72,18 @@ export function createRelayMetrics(options: { processMetrics?: boolean } = {}): 
     labelNames: ['token', 'model'],
     registers,
   });
-  const bytes = new Counter({ name: 'relay_response_bytes_total', help: 'Response body bytes from the upstream, by token name.', labelNames: ['token'], registers });
-  const limited = new Counter({ name: 'relay_rate_limited_total', help: "Requests refused with 429 by the relay's own limits.", labelNames: ['token', 'limit'], registers });
+  const bytes = new Counter({
+    name: 'relay_response_bytes_total',
+    help: 'Response body bytes from the upstream, by token name.',
+    labelNames: ['token'],
+    registers,
+  });
+  const limited = new Counter({
+    name: 'relay_rate_limited_total',
+    help: "Requests refused with 429 by the relay's own limits.",
+    labelNames: ['token', 'limit'],
+    registers,
+  });
   const limiterErrors = new Counter({ name: 'relay_limiter_errors_total', help: 'Limiter store (Redis) failures; the request was let through.', registers });
 
   let processMetricsToStart = options.processMetrics ?? true;
@@ -155,7 +170,13 @@ export async function serveMetrics(req: IncomingMessage, res: ServerResponse, me
     return;
   }
   if (access === 'forbidden') {
-    sendError(res, 403, '/metrics is served to loopback clients only; set RELAY_METRICS_TOKEN to scrape it from elsewhere.', 'invalid_request_error', 'forbidden');
+    sendError(
+      res,
+      403,
+      '/metrics is served to loopback clients only; set RELAY_METRICS_TOKEN to scrape it from elsewhere.',
+      'invalid_request_error',
+      'forbidden',
+    );
     return;
   }
   const text = await metrics.render();
