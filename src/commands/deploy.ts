@@ -14,16 +14,16 @@ import { RELAY_VERSION } from '../relay/version.js';
 import { tokenFingerprint } from '../token.js';
 import { printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
+import { addSecretSettingOptions, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
-interface DeployOptions extends TargetOptions {
+interface DeployOptions extends TargetOptions, SettingFlags {
   domain?: string;
   appDir?: string;
   baseImage: string;
   openaiBaseUrl?: string;
   envFile: string;
   rotateToken?: boolean;
-  set: string[];
   unset: string[];
   dryRun?: boolean;
 }
@@ -48,7 +48,8 @@ export function registerDeploy(program: Command): void {
     .option('--env-file <path>', 'local file holding OPENAI_API_KEY; only that line is sent to the host', '.env.local')
     .option('--rotate-token', 'replace the RELAY_TOKEN on the host with a new one (clients must be updated)')
     .option('--set <KEY=VALUE>', 'a relay setting for the host, e.g. RELAY_MODELS=gpt-4o-mini (repeatable; kept on later deploys)', collect, [])
-    .option('--unset <KEY>', 'remove a relay setting set earlier (repeatable)', collect, [])
+    .option('--unset <KEY>', 'remove a relay setting set earlier (repeatable)', collect, []);
+  addSecretSettingOptions(command)
     .option('--dry-run', 'print the plan and change nothing (does not connect)');
   addTargetOptions(command);
   command
@@ -66,10 +67,14 @@ Examples:
   $ relay deploy                                   # host and domain from relay.json
   $ relay deploy --base-image node:24-slim --dry-run
   $ relay deploy --set RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini --set RELAY_CORS_ORIGINS=https://app.example.com
+  $ read -rs REDIS_URL && export REDIS_URL && relay deploy --set-from-env REDIS_URL
+  $ relay deploy --generate RELAY_METRICS_TOKEN      # saved to .env.local; kept on later deploys
 
 Settings --set can write: RELAY_PATH_PREFIX, RELAY_CORS_ORIGINS, RELAY_MODELS, RELAY_OLLAMA_PATH,
 RELAY_MODE, RELAY_METRICS_TOKEN, REDIS_URL, RELAY_PASSTHROUGH_RPM, RELAY_PASSTHROUGH_CONCURRENCY and
-the RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to the root-only .env.`,
+the RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to the root-only .env.
+Secrets (RELAY_METRICS_TOKEN, RELAY_OLLAMA_PATH, a REDIS_URL with a password) do not belong in argv,
+where ps, shell history and CI logs see them: use --set-from-env KEY or --generate KEY instead.`,
     )
     .action(async (options: DeployOptions) => {
       const project = await projectSettings();
@@ -82,8 +87,9 @@ the RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to 
         ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
         envFile: options.envFile,
         rotateToken: options.rotateToken ?? false,
-        set: options.set,
+        set: settingPairs(options),
         unset: options.unset,
+        generate: options.generate,
       };
 
       if (options.dryRun) {
@@ -95,6 +101,7 @@ the RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to 
 
       await withHost(options, async (host) => {
         const prepared = await prepareDeploy(host, settings);
+        await saveGenerated(options.envFile, prepared.generated);
         process.stdout.write(`Deploying relay ${RELAY_VERSION} to ${host.label} (${settings.serverName})\n`);
         const result = await runPlan(host, prepared.steps, progressEvents());
         printSummary(result);

@@ -17,9 +17,10 @@ import { addCertOptions, certSettings, issueCertificate, type CertOptions } from
 import { collect } from './deploy.js';
 import { printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
+import { addSecretSettingOptions, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
-interface InitOptions extends TargetOptions, CertOptions {
+interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   tls: boolean;
   appDir?: string;
   dockerSource: string;
@@ -29,7 +30,6 @@ interface InitOptions extends TargetOptions, CertOptions {
   verify: boolean;
   verifyModel: string;
   quietToken?: boolean;
-  set: string[];
 }
 
 export function registerInit(program: Command): void {
@@ -47,6 +47,7 @@ export function registerInit(program: Command): void {
     .option('--verify-model <model>', 'model for the final streamed test request (a few tokens)', 'gpt-4o-mini')
     .option('--no-verify', 'skip the final streamed test request')
     .option('--quiet-token', 'print only the token\'s fingerprint, never the token');
+  addSecretSettingOptions(command);
   addCertOptions(command);
   addTargetOptions(command);
   command
@@ -71,6 +72,7 @@ Examples:
       // Everything that can be refused is refused before the host is touched.
       const cert: CertSettings | undefined = options.tls ? certSettings(options, domain, appDir, project.email) : undefined;
       const ca = await readCaFile(options.caFile);
+      const set = settingPairs(options);
 
       await withHost(options, async (host) => {
         const serverName = domain ?? host.address;
@@ -85,10 +87,12 @@ Examples:
           serverName,
           baseImage: options.baseImage,
           envFile: options.envFile,
-          set: options.set,
+          set,
+          generate: options.generate,
           tlsPending: cert !== undefined,
           ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
         });
+        await saveGenerated(options.envFile, deploy.generated);
         printSummary(await runPlan(host, deploy.steps, progressEvents()));
         await writeEnvFileValue(options.envFile, 'RELAY_TOKEN', deploy.token.token);
         await rememberSettings({ appDir, ...(domain ? { domain } : {}) });

@@ -10,6 +10,7 @@ import { certDir } from '../plan/cert-plan.js';
 import { buildDeployPlan, NGINX_SITE, type DeployTemplates, type RelayBundle, type TlsSettings } from '../plan/deploy-plan.js';
 import type { Step } from '../plan/step.js';
 import { RELAY_VERSION } from '../relay/version.js';
+import { generateSettings } from '../setting-sources.js';
 import { loadTemplate } from '../templates.js';
 
 export interface DeploySettings {
@@ -23,6 +24,8 @@ export interface DeploySettings {
   /** `--set KEY=VALUE` relay settings and `--unset KEY`; others already on the host are kept. */
   set?: string[];
   unset?: string[];
+  /** `--generate KEY`: a random secret for each KEY the host's .env does not hold yet. */
+  generate?: string[];
   /**
    * HTTPS is about to be set up (`relay init` with a domain): until then port 80 serves no API.
    * Unset: whatever the live vhost does (a vhost waiting for its certificate keeps waiting).
@@ -36,6 +39,8 @@ export interface PreparedDeploy {
   tls: TlsSettings | undefined;
   /** Port 80 serves only ACME challenges and /health until a certificate is in place. */
   tlsPending: boolean;
+  /** Secrets `--generate` made for this deploy, by name: the command saves them before the host changes. */
+  generated: Record<string, string>;
 }
 
 /** dist/relay-server.mjs and dist/relay-core.cjs sit next to dist/cli.js, which this module is bundled into. */
@@ -67,7 +72,7 @@ export function loadDeployTemplates(): DeployTemplates {
 
 /** Builds the plan from placeholders, without touching any host: for --dry-run. */
 export async function dryRunDeployPlan(settings: DeploySettings, placeholders: { apiKey: string; token: string }): Promise<Step[]> {
-  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }), settings: relaySettings(undefined, settings.set, settings.unset) });
+  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }), settings: settingsFor(undefined, settings).settings });
   return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, templates: loadDeployTemplates() });
 }
 
@@ -82,16 +87,23 @@ export async function prepareDeploy(host: Host, settings: DeploySettings): Promi
   // The upstream already on the host stays unless --openai-base-url names another.
   const keptBaseUrl = existing === undefined ? undefined : parseHostEnv(existing).OPENAI_BASE_URL;
   const upstream = settings.openaiBaseUrl ?? keptBaseUrl;
+  const chosen = settingsFor(existing, settings);
   const envFile = renderDeployEnv({
     ...buildDeployEnv({ apiKey, token: token.token, ...(upstream === undefined ? {} : { baseUrl: upstream }) }),
     ...previous,
-    settings: relaySettings(existing, settings.set, settings.unset),
+    settings: chosen.settings,
   });
   const tls = await currentTls(host, settings.serverName);
   // A vhost still waiting for its certificate stays so: a later deploy must not open /v1 on port 80.
   const tlsPending = !tls && (settings.tlsPending ?? (await liveVhostAwaitsCertificate(host)));
   const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls, tlsPending });
-  return { steps, token, tls, tlsPending };
+  const generated = Object.fromEntries(chosen.generated.map((name) => [name, chosen.settings[name]!]));
+  return { steps, token, tls, tlsPending, generated };
+}
+
+/** The host's settings, then --set/--unset over them, then a secret for each --generate still missing. */
+function settingsFor(existing: string | undefined, settings: DeploySettings) {
+  return generateSettings(settings.generate ?? [], relaySettings(existing, settings.set, settings.unset));
 }
 
 function planBase(settings: DeploySettings) {
