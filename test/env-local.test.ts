@@ -58,3 +58,14 @@ describe('saving a rotated token into .env.local', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('a key whose name starts like the one asked for', () => {
+  it('is a different key, before or after the real one', async () => {
+    expect(pickEnvValue('OPENAI_API_KEY=sk-right\nOPENAI_API_KEY_OLD=sk-decoy\n', 'OPENAI_API_KEY')).toBe('sk-right');
+    expect(pickEnvValue('export OPENAI_API_KEY="sk-right"\nexport OPENAI_API_KEY_OLD="sk-decoy"\n', 'OPENAI_API_KEY')).toBe('sk-right');
+    expect(pickEnvValue('OPENAI_API_KEY_OLD=sk-decoy\n', 'OPENAI_API_KEY')).toBeUndefined();
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    await writeFile(join(dir, '.env.local'), 'OPENAI_API_KEY=sk-right\nOPENAI_API_KEY_OLD=sk-decoy\n');
+    expect(await readEnvFileValue(join(dir, '.env.local'), 'OPENAI_API_KEY')).toBe('sk-right');
+  });
+});

@@ -17,6 +17,7 @@ import { eventually, startRelayProcess, type RelayProcess } from '../support/rel
 const KEY = `sk-SENTINEL-${randomBytes(6).toString('hex')}`;
 const ALICE = `alice-${randomBytes(16).toString('hex')}`;
 const BOB = `bob-${randomBytes(16).toString('hex')}`;
+const DAVE = `dave-${randomBytes(16).toString('hex')}`;
 
 let upstream: FakeOpenAI;
 beforeAll(async () => {
@@ -42,6 +43,7 @@ describe('named tokens', () => {
     dir = await mkdtemp(join(tmpdir(), 'relay-access-'));
     const now = Date.now();
     tokens = addToken(addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex(ALICE) }, now), { name: 'bob', sha256: sha256Hex(BOB), rpm: 3 }, now);
+    tokens = addToken(tokens, { name: 'dave', sha256: sha256Hex(DAVE), concurrency: 1 }, now);
     await writeTokens(join(dir, 'tokens.json'), tokens);
     relay = await startRelayProcess({
       env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.url, RELAY_TOKENS_FILE: join(dir, 'tokens.json'), RELAY_DATA_DIR: join(dir, 'data') },
@@ -97,6 +99,30 @@ describe('named tokens', () => {
     for (let i = 0; i < 6; i++) expect(await modelsStatus(relay, ALICE)).toBe(200);
   });
 
+  it("hold one of the token's concurrency slots per request, freed when the response ends or its client hangs up", async () => {
+    // Sequential requests never overlap: a slot not given back would refuse the second one.
+    const sequential: number[] = [];
+    for (let i = 0; i < 3; i++) sequential.push(await modelsStatus(relay, DAVE));
+    expect(sequential).toEqual([200, 200, 200]);
+
+    const stream = await client(relay, DAVE).chat.completions.create({ model: MODELS.paced, stream: true, messages: [] });
+    let whileStreaming = 0;
+    for await (const _ of stream) if (whileStreaming === 0) whileStreaming = await modelsStatus(relay, DAVE);
+    expect(whileStreaming).toBe(429);
+    await eventually(async () => (await modelsStatus(relay, DAVE)) === 200);
+
+    const controller = new AbortController();
+    const endless = await client(relay, DAVE).chat.completions.create({ model: MODELS.endless, stream: true, messages: [] }, { signal: controller.signal });
+    let received = 0;
+    try {
+      for await (const _ of endless) if (++received === 2) controller.abort();
+    } catch {
+      // An abort either ends the iteration or throws.
+    }
+    expect(received).toBe(2);
+    await eventually(async () => (await modelsStatus(relay, DAVE)) === 200);
+  });
+
   it('count usage per token and model as the upstream reported it, for JSON and streams', async () => {
     await client(relay, ALICE).chat.completions.create({ model: 'gpt-usage-json', messages: [] });
     const counted = await client(relay, ALICE).chat.completions.create({ model: 'gpt-usage-stream', stream: true, stream_options: { include_usage: true }, messages: [] });
@@ -128,6 +154,7 @@ describe('named tokens', () => {
   it('never log a token or the key', () => {
     expect(relay.output()).not.toContain(ALICE);
     expect(relay.output()).not.toContain(BOB);
+    expect(relay.output()).not.toContain(DAVE);
     expect(relay.output()).not.toContain(KEY);
     expect(relay.logLines().some((line) => line.msg === 'request' && line.token === 'alice')).toBe(true);
   });

@@ -34,6 +34,21 @@ describe('the usage store', () => {
     again.close();
   });
 
+  it('writes a recorded request once, however often it flushes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-usage-'));
+    // No timer flush during the test: only the explicit ones below.
+    const store = await openUsageStore(dir, { flushMs: 3_600_000 });
+    store.record({ ...base, token: 'alice', model: 'gpt-a', at: Date.now(), usage: { prompt: 3, completion: 4 } });
+    store.flush();
+    store.flush();
+    store.close();
+    const again = await openUsageStore(dir);
+    expect(again.summary({ since: Date.now() - HOUR }).rows).toEqual([
+      { token: 'alice', model: 'gpt-a', requests: 1, errors: 0, promptTokens: 3, completionTokens: 4, notReported: 0, bytesIn: 100, bytesOut: 1000 },
+    ]);
+    again.close();
+  });
+
   it('is read by the usage subcommand while the writer keeps it open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'relay-usage-'));
     const store = await openUsageStore(dir);

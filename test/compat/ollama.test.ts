@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODELS } from '../support/fake-openai.js';
+import { MODELS, msUntilUpstreamCut } from '../support/fake-openai.js';
+import { rawRequest, statusOf } from '../support/raw-http.js';
 import { eventually } from '../support/relay-process.js';
 import { startRelayStack, type RelayStack } from '../support/relay-stack.js';
 
@@ -14,7 +15,7 @@ let ollama: Ollama;
 
 beforeAll(async () => {
   stack = await startRelayStack(
-    { RELAY_OLLAMA_PATH: SECRET, RELAY_MODELS: `gpt-fake,fast=gpt-fake,${MODELS.paced},${MODELS.toolCall},${MODELS.rateLimited}` },
+    { RELAY_OLLAMA_PATH: SECRET, RELAY_MODELS: `gpt-fake,fast=gpt-fake,${MODELS.paced},${MODELS.toolCall},${MODELS.rateLimited},${MODELS.endless}` },
     { models: ['gpt-fake', 'gpt-other', MODELS.paced, MODELS.toolCall] },
   );
   ollama = new Ollama({ host: `${stack.relay.url}${SECRET}` });
@@ -131,6 +132,29 @@ describe('Ollama API emulation', () => {
     expect(stack.upstream.chatBodies.at(-1)).toMatchObject({ model: 'gpt-fake' });
     expect(stack.upstream.seen.at(-1)).toMatchObject({ url: '/v1/chat/completions', headers: { authorization: `Bearer ${stack.key}` } });
     await expect(client.chat.completions.create({ model: 'gpt-other', messages: [] })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it('refuses dot segments under the secret path and never calls the upstream', async () => {
+    const before = stack.upstream.seen.length;
+    for (const rest of ['/v1/../x', '/v1/../../admin', '/v1/%2e%2e/x', '/v1/%2E%2e/%2e%2e/admin', '/v1/./models']) {
+      const answer = await rawRequest(stack.relay.port, `GET ${SECRET}${rest} HTTP/1.1\r\nHost: relay.test\r\nConnection: close\r\n\r\n`);
+      expect(statusOf(answer), rest).toBe(404);
+    }
+    expect(stack.upstream.seen.length).toBe(before);
+  });
+
+  it('cancels the upstream request when a client hangs up mid-stream', async () => {
+    const aborted = stack.upstream.streamAborted();
+    const stream = await ollama.chat({ model: MODELS.endless, messages: [{ role: 'user', content: 'forever' }], stream: true });
+    let received = 0;
+    try {
+      for await (const part of stream) if (part.message.content && ++received === 3) stream.abort();
+    } catch {
+      // The client ends its iteration with an AbortError: that is the hang-up.
+    }
+    expect(received).toBe(3);
+    expect(await msUntilUpstreamCut(aborted, Date.now())).toBeLessThan(2_000);
+    await eventually(() => stack.relay.logLines().some((line) => line.path === '/<ollama>/api/chat' && line.outcome === 'client_closed'));
   });
 
   it('is not there without the secret path, and the secret never reaches the log', async () => {

@@ -128,6 +128,19 @@ function acceptRealtime(ws: WebSocket, session: RealtimeSession): void {
   });
 }
 
+/**
+ * Milliseconds from `hungUpAt` until the upstream saw its stream cut (`aborted`, from
+ * streamAborted()), or Infinity when it still was not after `giveUpMs`: a missing abort fails the
+ * test's own assertion, not its timeout.
+ */
+export async function msUntilUpstreamCut(aborted: Promise<number>, hungUpAt: number, giveUpMs = 3_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<number>((resolve) => (timer = setTimeout(resolve, giveUpMs, Number.POSITIVE_INFINITY)));
+  const at = await Promise.race([aborted, gaveUp]);
+  clearTimeout(timer);
+  return at - hungUpAt;
+}
+
 export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const modelIds = options.models ?? ['gpt-fake'];
   const seen: SeenRequest[] = [];
