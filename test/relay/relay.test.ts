@@ -3,12 +3,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOWNLOAD_MB, MODELS, msUntilUpstreamCut, PACE_MS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { DOWNLOAD_MB, MODELS, msUntilUpstreamCut, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { rawRequest, statusOf } from '../support/raw-http.js';
 import { eventually, startRelayProcess, type RelayProcess } from '../support/relay-process.js';
 
 const SENTINEL_KEY = `sk-SENTINEL-KEY-${randomBytes(8).toString('hex')}`;
 const SENTINEL_TOKEN = `SENTINEL-TOKEN-${randomBytes(8).toString('hex')}`;
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`'s value, or TIMED_OUT after `ms`: a relay that holds data back fails an assertion, not the test timeout. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, ms, TIMED_OUT)));
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 let upstream: FakeOpenAI;
 let relay: RelayProcess;
@@ -78,33 +91,36 @@ describe('forwarding with the official openai SDK', () => {
 
 describe('streaming', () => {
   it('delivers each SSE chunk as the upstream sends it, not coalesced', async () => {
-    const stream = await client.chat.completions.create({ model: MODELS.paced, stream: true, messages: [{ role: 'user', content: 'count' }] });
-    const arrivals: number[] = [];
+    // The upstream writes chunk i+1 only once the client holds chunk i: a relay that held a chunk
+    // back waiting for more would never deliver it. No clock, so a busy machine cannot flake it.
+    const stream = await client.chat.completions.create({ model: MODELS.gated, stream: true, messages: [{ role: 'user', content: 'count' }] });
+    const events = stream[Symbol.asyncIterator]();
     const parts: string[] = [];
-    for await (const event of stream) {
-      const content = event.choices[0]?.delta.content;
-      if (content) {
-        arrivals.push(Date.now());
-        parts.push(content);
-      }
+    for (let i = 0; i <= PACED_CHUNKS; i++) {
+      upstream.releaseChunk();
+      const next = await within(events.next(), 5_000);
+      expect(next, `chunk ${i} did not reach the client before the upstream wrote more`).not.toBe(TIMED_OUT);
+      const content = (next as IteratorResult<OpenAI.ChatCompletionChunk>).value?.choices[0]?.delta.content;
+      if (content) parts.push(content);
     }
     expect(parts).toEqual(Array.from({ length: PACED_CHUNKS }, (_, i) => `part${i} `));
-    // Chunk i reached the client before the upstream even wrote chunk i+1.
-    for (let i = 0; i < PACED_CHUNKS - 1; i++) expect(arrivals[i]).toBeLessThan(upstream.chunkSentAt[i + 1]!);
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual((PACED_CHUNKS - 2) * PACE_MS);
+    expect((await within(events.next(), 5_000)) as IteratorResult<unknown>).toMatchObject({ done: true });
   });
 
   it('passes a stream\'s headers on before its first event arrives', async () => {
-    const response = await fetch(`${relay.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${SENTINEL_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODELS.paced, stream: true, messages: [{ role: 'user', content: 'count' }] }),
-    });
-    const headersAt = Date.now();
-    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    await response.text();
-    // The fake upstream sends its headers at once and its first event PACE_MS later.
-    expect(headersAt).toBeLessThan(upstream.chunkSentAt[0]!);
+    // The gated upstream writes its headers and no event until released.
+    const response = await within(
+      fetch(`${relay.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SENTINEL_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODELS.gated, stream: true, messages: [{ role: 'user', content: 'count' }] }),
+      }),
+      5_000,
+    );
+    expect(response, 'no headers before the first event').not.toBe(TIMED_OUT);
+    expect((response as Response).headers.get('content-type')).toMatch(/^text\/event-stream/);
+    for (let i = 0; i <= PACED_CHUNKS; i++) upstream.releaseChunk();
+    expect(await (response as Response).text()).toContain('data: [DONE]');
   });
 
   it('reads from the upstream only as fast as a slow client takes the answer', async () => {

@@ -39,6 +39,11 @@ export interface FakeOpenAI {
   chunkSentAt: number[];
   /** Bytes of the last GET /v1/files/big/content handed to its socket so far. */
   downloadSent: { bytes: number };
+  /**
+   * Writes the next chunk of the open gated stream (MODELS.gated), then its stop and [DONE] once
+   * PACED_CHUNKS were written. Nothing is written until the test says so.
+   */
+  releaseChunk(): void;
   /** Resolves when a streaming response is cut by its client before it ended. */
   streamAborted(): Promise<number>;
   close(): Promise<void>;
@@ -54,6 +59,8 @@ export const PACE_MS = 200;
 export const MODELS = {
   paced: 'paced-stream',
   endless: 'endless-stream',
+  /** Streams PACED_CHUNKS chunks, each only when the test calls releaseChunk(): no clock involved. */
+  gated: 'gated-stream',
   rateLimited: 'rate-limited',
   usageStream: 'usage-stream',
   /** Answers with a call to the tool `get_weather` ({"city":"Paris"}), streamed or not. */
@@ -152,9 +159,19 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
   const abortWaiters: Array<(at: number) => void> = [];
   const sockets = new Set<import('node:net').Socket>();
 
+  let releaseGated = () => {};
+
   const streamChat = (res: ServerResponse, model: string, includeUsage = false) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_stream' });
     res.flushHeaders();
+    if (model === MODELS.gated) {
+      let written = 0;
+      releaseGated = () => {
+        if (written < PACED_CHUNKS) res.write(chunk(model, `part${written++} `));
+        else res.end(`${chunk(model, '', 'stop')}data: [DONE]\n\n`);
+      };
+      return;
+    }
     let sent = 0;
     const total = model === MODELS.endless ? Number.POSITIVE_INFINITY : PACED_CHUNKS;
     if (model === MODELS.paced) chunkSentAt.length = 0;
@@ -281,6 +298,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
     uploads,
     chunkSentAt,
     downloadSent,
+    releaseChunk: () => releaseGated(),
     streamAborted: () => new Promise((resolve) => abortWaiters.push(resolve)),
     close: () =>
       new Promise<void>((resolve) => {
