@@ -76,7 +76,9 @@ describe('forwarding with the official openai SDK', () => {
       'x-named-in-connection': 'per-connection',
     };
     const lines = Object.entries(hopByHop).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-    const head = `GET /v1/hop/by/hop HTTP/1.1\r\nHost: relay.test\r\nAuthorization: Bearer ${SENTINEL_TOKEN}\r\n${lines}Connection: close, x-named-in-connection\r\nx-end-to-end: kept\r\n\r\n`;
+    const head =
+      `GET /v1/hop/by/hop HTTP/1.1\r\nHost: relay.test\r\nAuthorization: Bearer ${SENTINEL_TOKEN}\r\n${lines}` +
+      'Connection: close, x-named-in-connection\r\nx-end-to-end: kept\r\n\r\n';
     expect(statusOf(await rawRequest(relay.port, head))).toBe(200);
     const forwarded = upstream.seen.find((request) => request.url === '/v1/hop/by/hop')!;
     expect(forwarded.headers['x-end-to-end']).toBe('kept');
