@@ -1,10 +1,10 @@
 // `Host` over this machine's shell: the same commands and file writes as over SSH, so the executor
 // and rendered templates can be tested for real without a server.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { RelayError, SudoError } from '../errors.js';
 import type { FileSpec, Host, RunOptions, RunResult, StreamOptions } from './host.js';
 import { placeFileCommand, sudoCommand, writeFileCommand } from './shell.js';
@@ -66,28 +66,24 @@ export class LocalHost implements Host {
     return sudo && !this.#isRoot ? sudoCommand(command) : command;
   }
 
-  #spawn(command: string, options: SpawnOptions): Promise<number | null> {
-    return new Promise((resolve, reject) => {
-      // Its own process group, so an abort ends the command's children too.
-      const child = spawn('sh', ['-c', command], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: options.signal !== undefined });
-      const onAbort = (): void => {
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdout.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
-      child.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
-      child.stdin.on('error', () => undefined); // the command may exit without reading its stdin
-      child.stdin.end(options.stdin);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve(code);
-      });
-    });
+  async #spawn(command: string, options: SpawnOptions): Promise<number | null> {
+    // Its own process group, so an abort ends the command's children too.
+    const child = execa('sh', ['-c', command], { cwd: options.cwd, input: options.stdin ?? '', reject: false, buffer: false, detached: options.signal !== undefined });
+    const onAbort = (): void => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
+    child.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
+    const result = await child;
+    options.signal?.removeEventListener('abort', onAbort);
+    // Not started at all (no sh): the one failure that is not the command's answer.
+    if (result.exitCode === undefined && result.signal === undefined) throw result;
+    return result.exitCode ?? null;
   }
 }
 
