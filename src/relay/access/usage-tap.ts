@@ -4,10 +4,11 @@
 // - JSON: the body is kept up to JSON_WHOLE_MAX (decompressed if need be), past that only its head
 //   and tail; at the end the model is read near the head and the last "usage" object (which
 //   OpenAI puts last) at the tail, without parsing the whole answer.
-// - SSE: split into lines as bytes; only a `data:` line that carries a usage object is kept (the
-//   last one), plus the model from the first event. A stream that never reports usage (chat
+// - SSE: read by ../sse.ts; only a `data:` value that carries a usage object is kept (the last
+//   one), plus the model from the first event. A stream that never reports usage (chat
 //   completions without stream_options.include_usage) is recorded as "not_reported", not guessed.
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { sseDataReader } from '../sse.js';
 
 export interface TokenCounts {
   prompt: number;
@@ -46,8 +47,6 @@ export const JSON_TAIL = 64 * 1024;
 export const SSE_LINE_MAX = 2 * 1024 * 1024;
 const DECOMPRESSED_MAX = 8 * 1024 * 1024;
 
-const NEWLINE = 0x0a;
-const DATA = Buffer.from('data:');
 const USAGE_KEY = Buffer.from('"usage"');
 const MODEL_KEY = Buffer.from('"model"');
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
@@ -191,80 +190,22 @@ function hasUsageObject(line: Buffer): boolean {
 
 function sseTap(status: number): UsageTap {
   let bytes = 0;
-  let partial: Buffer | undefined;
-  let skipping = false;
   let model: string | undefined;
-  let lastUsageLine: string | undefined;
-
-  const line = (raw: Buffer) => {
-    const end = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.length - 1 : raw.length;
-    // `data:`, byte by byte.
-    if (end < 5 || raw[0] !== 0x64 || raw[1] !== 0x61 || raw[2] !== 0x74 || raw[3] !== 0x61 || raw[4] !== 0x3a) return;
-    const text = raw.subarray(0, end);
-    // Byte searches first: JSON.parse only for the line that carries usage.
-    if (hasUsageObject(text)) lastUsageLine = text.subarray(DATA.length).toString('utf8');
-    if (model === undefined && text.indexOf(MODEL_KEY) >= 0) model = modelFromHead(text.toString('utf8'));
-  };
-
-  /**
-   * The complete lines in chunk[from, to) that matter: every line until the model is known, then
-   * only the lines holding a usage key, found by one search each (a chunk may hold a whole stream).
-   */
-  const lines = (chunk: Buffer, from: number, to: number) => {
-    while (from < to) {
-      if (model !== undefined) {
-        const at = chunk.indexOf(USAGE_KEY, from);
-        if (at < 0 || at >= to) return;
-        from = Math.max(from, chunk.lastIndexOf(NEWLINE, at) + 1);
-      }
-      const nl = chunk.indexOf(NEWLINE, from);
-      if (nl < 0 || nl >= to) return;
-      line(chunk.subarray(from, nl));
-      from = nl + 1;
-    }
-  };
-
+  let lastUsage: string | undefined;
+  // Byte searches first: JSON.parse only for the last value that carries usage, at the end.
+  const reader = sseDataReader((value) => {
+    if (hasUsageObject(value)) lastUsage = value.toString('utf8');
+    if (model === undefined && value.indexOf(MODEL_KEY) >= 0) model = modelFromHead(value.toString('utf8'));
+  }, SSE_LINE_MAX);
   return {
     onChunk(chunk) {
       bytes += chunk.length;
-      let from = 0;
-      if (partial !== undefined || skipping) {
-        // The line that started in an earlier chunk.
-        const nl = chunk.indexOf(NEWLINE);
-        if (nl < 0) {
-          keepPartial(chunk);
-          return;
-        }
-        if (!skipping) line(Buffer.concat([partial!, chunk.subarray(0, nl)]));
-        partial = undefined;
-        skipping = false;
-        from = nl + 1;
-      }
-      const lastNl = chunk.lastIndexOf(NEWLINE);
-      if (lastNl >= from) {
-        lines(chunk, from, lastNl + 1);
-        from = lastNl + 1;
-      }
-      if (from < chunk.length) keepPartial(chunk.subarray(from));
+      reader.push(chunk);
     },
     finish() {
-      if (partial !== undefined && !skipping) line(partial);
-      partial = undefined;
-      const parsed = lastUsageLine === undefined ? undefined : fromParsed(parseJson(lastUsageLine));
+      reader.end();
+      const parsed = lastUsage === undefined ? undefined : fromParsed(parseJson(lastUsage));
       return { status, stream: true, model: model ?? parsed?.model, usage: parsed?.usage ?? 'not_reported', bytes };
     },
   };
-
-  /** The start of a line that continues in a later chunk; past SSE_LINE_MAX it is skipped. */
-  function keepPartial(rest: Buffer): void {
-    if (skipping) return;
-    const size = (partial?.length ?? 0) + rest.length;
-    if (size > SSE_LINE_MAX) {
-      partial = undefined;
-      skipping = true;
-    } else {
-      // Copied: the caller may reuse the chunk's memory.
-      partial = partial === undefined ? Buffer.from(rest) : Buffer.concat([partial, rest]);
-    }
-  }
 }

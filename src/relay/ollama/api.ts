@@ -11,7 +11,7 @@ import { sendJson } from '../openai-error.js';
 import { pathOnly } from '../paths.js';
 import type { Exchange } from '../proxy.js';
 import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
-import { sseEvents } from './sse.js';
+import { sseEvents } from '../sse.js';
 import {
   chatRequest,
   doneReason,
