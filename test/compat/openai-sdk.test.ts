@@ -125,6 +125,16 @@ describe('CORS for browser apps', () => {
     expect(response.headers.get('access-control-allow-headers')).toContain('authorization');
   });
 
+  it('echoes only well-formed header names', async () => {
+    const response = await fetch(`${stack.relay.url}/openai/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-fine, bad name, x-a:b, x-ok' },
+    });
+    const allowed = response.headers.get('access-control-allow-headers')!.split(', ');
+    expect(allowed).toEqual(expect.arrayContaining(['x-fine', 'x-ok']));
+    expect(allowed.filter((name) => !/^[a-z0-9-]+$/.test(name))).toEqual([]);
+  });
+
   it('lets the page read answers and their rate-limit headers', async () => {
     const browser = new OpenAI({
       apiKey: stack.token,
