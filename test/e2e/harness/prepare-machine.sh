@@ -46,7 +46,12 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   echo "prepare-machine: dockerd (pid $pid) is running but not answering yet; waiting"
 else
   echo "prepare-machine: starting dockerd (log: /var/log/dockerd.log)"
-  setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+  # Every descriptor above stderr is closed for dockerd: run under `flock relay-e2e.lock`, an
+  # inherited lock descriptor would keep the e2e lock held for as long as dockerd lives.
+  (
+    for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+    exec setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null
+  ) &
   pid=$!
 fi
 
