@@ -371,6 +371,45 @@ describe('named tokens on the host (relay token, relay usage)', () => {
   }, 180_000);
 });
 
+describe('relay settings across rotate-token, restart and re-deploy', () => {
+  /** Status of a chat completion for `model` through nginx with the operator's current token. */
+  const chatStatus = async (model: string) => {
+    const res = await client.fetch(`https://${DOMAIN}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await localToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  it('still apply: a model outside RELAY_MODELS is refused at every step', async () => {
+    const set = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '--set', 'RELAY_MODELS=gpt-fake'], 600_000);
+    expect(set.exitCode, shown(set)).toBe(0);
+    expect(await chatStatus('gpt-fake')).toBe(200);
+    expect(await chatStatus('gpt-other')).toBe(403);
+
+    const rotate = await cli.run(['rotate-token', '--ca-file', caFile, '--env-file', envFile], 300_000);
+    expect(rotate.exitCode, shown(rotate)).toBe(0);
+    expect(await onHost("sed -n 's/^RELAY_MODELS=//p' /opt/relay/.env")).toBe('gpt-fake\n');
+    expect(await chatStatus('gpt-other')).toBe(403);
+
+    const restart = await cli.run(['restart'], 300_000);
+    expect(restart.exitCode, shown(restart)).toBe(0);
+    expect(await chatStatus('gpt-fake')).toBe(200);
+    expect(await chatStatus('gpt-other')).toBe(403);
+
+    const again = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile], 600_000);
+    expect(again.exitCode, shown(again)).toBe(0);
+    expect(again.stdout).toContain('no changes');
+    expect(await chatStatus('gpt-other')).toBe(403);
+
+    const unset = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '--unset', 'RELAY_MODELS'], 600_000);
+    expect(unset.exitCode, shown(unset)).toBe(0);
+    expect(await chatStatus('gpt-other')).toBe(200);
+  }, 1_200_000);
+});
+
 describe('running relay init again', () => {
   it('changes nothing and finishes well under a minute', async () => {
     const token = await localToken();
