@@ -2,14 +2,13 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { parseDuration } from '../duration.js';
-import { writeEnvFileValue } from '../env-local.js';
 import { currentTls } from '../operations/deploy.js';
 import { prepareRotation, verifyRotation } from '../operations/rotate-token.js';
-import { runPlan } from '../plan/executor.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
+import { describePlan } from '../plan/render-plan.js';
+import { DEFAULT_TOKEN_NAME } from '../relay/access/tokens-file.js';
 import { readCaFile } from '../relay-endpoint.js';
-import { tokenFingerprint } from '../token.js';
-import { printSummary, progressEvents } from './output.js';
+import { appliedButUnchecked, applyNewToken, reportStream, tokenDestination } from './new-token.js';
 import { rotateNamedToken } from './token.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -18,6 +17,9 @@ interface RotateOptions extends TargetOptions {
   grace: string;
   appDir?: string;
   envFile: string;
+  save?: string;
+  print?: boolean;
+  dryRun?: boolean;
   caFile?: string;
   domain?: string;
   quietToken?: boolean;
@@ -28,7 +30,10 @@ export function registerRotateToken(program: Command): void {
     .command('rotate-token [name]')
     .description('Replace the relay token (or the named token NAME); the running relay switches without a restart or a dropped request.')
     .option('--grace <duration>', 'keep accepting the old token this long (e.g. 10m), so clients can switch', '0')
-    .option('--env-file <path>', 'local file the new RELAY_TOKEN is saved to (mode 600; other lines kept)', '.env.local')
+    .option('--env-file <path>', 'local file the new RELAY_TOKEN is saved to (mode 600; other lines kept); for NAME, given explicitly, it is saved there as RELAY_TOKEN_<NAME>', '.env.local')
+    .option('--save <file>', 'save a named token\'s new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)')
+    .option('--print', 'print only the new token on stdout (progress goes to stderr), for scripts')
+    .option('--dry-run', 'print what would be written and run, change nothing')
     .option('--domain <name>', 'the relay\'s domain (default: from relay.json)')
     .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
     .option('--ca-file <pem>', 'trust this CA when verifying through HTTPS (for private ACME CAs)')
@@ -40,46 +45,50 @@ export function registerRotateToken(program: Command): void {
       `
 The new token is written to the host's .env (mode 600) and the relay re-reads it at once;
 requests in flight and open streams are not touched. Without --grace the old token stops working
-at the switch. The command checks through nginx that the new token works (and the old one does not,
-once any grace is over), then prints the new token once and saves it to --env-file as RELAY_TOKEN.
+at the switch. As soon as the host holds the new token it is saved to --env-file as RELAY_TOKEN
+(and shown once on a terminal); then the command checks through nginx that the new token works
+(and the old one does not, once any grace is over). If that check fails, the rotation stands:
+use the saved token, and do not re-run to retry (that rotates again).
+
+A named token without a terminal needs --save FILE, an explicit --env-file or --print; with none
+of them nothing is changed, so a script never loses the new value.
 
 Examples:
   $ relay rotate-token
   $ relay rotate-token --grace 15m    # both tokens work for 15 minutes
-  $ relay rotate-token ci-bot         # a named token (relay token add), same as relay token rotate`,
+  $ relay rotate-token --dry-run      # the plan, nothing changed
+  $ relay rotate-token ci-bot --save .env.ci       # a named token (relay token add), same as relay token rotate
+  $ TOKEN=$(relay rotate-token ci-bot --print)`,
     )
     .action(async (name: string | undefined, options: RotateOptions) => {
       if (name !== undefined) {
-        await rotateNamedToken(name, options);
+        // --env-file given on the command line is where the operator wants the value; never ignored.
+        const save = options.save ?? (command.getOptionValueSource('envFile') === 'cli' ? options.envFile : undefined);
+        await rotateNamedToken(name, { ...options, ...(save === undefined ? {} : { save }) });
         return;
       }
       const graceMs = parseDuration(options.grace, '--grace');
+      const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, process.stdout.isTTY === true && !options.quietToken);
+      const out = reportStream(destination);
       const project = await projectSettings();
       const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
       const ca = await readCaFile(options.caFile);
       await withHost(options, async (host) => {
         const rotation = await prepareRotation(host, appDir, graceMs);
+        if (options.dryRun) {
+          out.write(`Plan (nothing is changed; the new token would be saved to ${options.envFile} as RELAY_TOKEN):\n\n${describePlan(rotation.steps)}`);
+          return;
+        }
         const serverName = options.domain ?? project.domain ?? host.address;
         const tls = await currentTls(host, serverName);
-        const result = await runPlan(host, rotation.steps, progressEvents());
-        // Saved before the check: if the check fails, the token on the host is still not lost.
-        await writeEnvFileValue(options.envFile, 'RELAY_TOKEN', rotation.newToken);
-        await verifyRotation({ origin: `${tls ? 'https' : 'http'}://${serverName}`, address: host.address, ...(ca ? { ca } : {}) }, rotation);
-        printSummary(result);
-        process.stdout.write(`${chalk.green('✓')} the relay accepts the new token through nginx`);
-        process.stdout.write(rotation.oldValidUntil ? `; the old one until ${rotation.oldValidUntil.toISOString()}\n` : ' and refuses the old one\n');
-        printNewToken(rotation.newToken, options.envFile, options.quietToken ?? false);
+        await applyNewToken(host, rotation.steps, destination, rotation.newToken, 'rotate');
+        try {
+          await verifyRotation({ origin: `${tls ? 'https' : 'http'}://${serverName}`, address: host.address, ...(ca ? { ca } : {}) }, rotation);
+        } catch (error) {
+          throw appliedButUnchecked(destination, 'rotate', error);
+        }
+        out.write(`${chalk.green('✓')} the relay accepts the new token through nginx`);
+        out.write(rotation.oldValidUntil ? `; the old one until ${rotation.oldValidUntil.toISOString()}\n` : ' and refuses the old one\n');
       });
     });
-}
-
-/** Shown once, and only to a person at a terminal; logs and CI output get the fingerprint. */
-export function printNewToken(token: string, envFile: string, quiet: boolean): void {
-  const fingerprint = tokenFingerprint(token);
-  if (process.stdout.isTTY && !quiet) {
-    process.stdout.write(`New RELAY_TOKEN (${fingerprint}), shown once:\n  ${chalk.bold(token)}\n`);
-  } else {
-    process.stdout.write(`New RELAY_TOKEN ${fingerprint}\n`);
-  }
-  process.stdout.write(chalk.dim(`Saved to ${envFile} as RELAY_TOKEN (mode 600).\n`));
 }

@@ -1,13 +1,12 @@
 // `relay token add|list|revoke|rotate`: named client tokens on the host, live without a restart.
-import chalk from 'chalk';
 import type { Command } from 'commander';
 import { parseDuration } from '../duration.js';
-import { writeEnvFileValue } from '../env-local.js';
 import { ConfigError } from '../errors.js';
 import { planTokenAdd, planTokenRevoke, planTokenRotate, readHostTokens, readUsage, tokenListing, type AddOptions, type TokenChange, type TokenListing } from '../operations/tokens.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
+import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
 import { printSummary, progressEvents } from './output.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -17,6 +16,8 @@ interface TokenOptions extends TargetOptions {
   dryRun?: boolean;
   /** Dotenv file the new token is saved to, as RELAY_TOKEN_<NAME> (mode 600). */
   save?: string;
+  /** Only the new token on stdout. */
+  print?: boolean;
 }
 
 interface AddFlags extends TokenOptions {
@@ -53,24 +54,27 @@ Examples:
       .option('--expires <duration>', 'stop accepting it after this long, e.g. 30d or 12h (default: never)')
       .option('--rpm <n>', 'requests per minute (default: unlimited)')
       .option('--concurrency <n>', 'requests in flight at once (default: unlimited)')
-      .option('--save <file>', 'also save the token to this dotenv file as RELAY_TOKEN_<NAME> (mode 600), e.g. for scripts'),
+      .option('--save <file>', 'save the token to this dotenv file as RELAY_TOKEN_<NAME> (mode 600), e.g. for scripts')
+      .option('--print', 'print only the token on stdout (progress goes to stderr), for TOKEN=$(relay token add NAME --print)'),
   )
     .addHelpText(
       'after',
       `
-The token is printed once when stdout is a terminal; otherwise only its fingerprint is, so it never
-lands in CI logs. Scripts get it with --save FILE (a dotenv line RELAY_TOKEN_<NAME>, mode 600).
+The token is shown once when stdout is a terminal. Without a terminal it must go somewhere you
+chose: --save FILE (a dotenv line RELAY_TOKEN_<NAME>, mode 600) or --print; with neither, relay
+refuses before touching the host. It is saved or printed as soon as the host holds it.
 
 Examples:
   $ relay token add alice
-  $ relay token add ci-bot --expires 30d --rpm 60 --concurrency 2`,
+  $ relay token add ci-bot --expires 30d --rpm 60 --concurrency 2 --save .env.ci
+  $ TOKEN=$(relay token add ci-bot --print)`,
     )
     .action(async (name: string, flags: AddFlags) => {
       const options: AddOptions = {};
       if (flags.expires !== undefined) options.expiresInMs = parseDuration(flags.expires, '--expires');
       if (flags.rpm !== undefined) options.rpm = wholeNumber(flags.rpm, '--rpm');
       if (flags.concurrency !== undefined) options.concurrency = wholeNumber(flags.concurrency, '--concurrency');
-      await applyChange(flags, (appDir, file) => planTokenAdd(appDir, file, name, options, Date.now()), name);
+      await applyChange(flags, (appDir, file) => planTokenAdd(appDir, file, name, options, Date.now()), name, 'add');
     });
 
   common(token.command('revoke <name>').description('Stop accepting a token at once; requests in flight finish.')).addHelpText(
@@ -79,7 +83,7 @@ Examples:
 Example:
   $ relay token revoke alice`,
   ).action(async (name: string, flags: TokenOptions) => {
-    await applyChange(flags, (appDir, file) => planTokenRevoke(appDir, file, name, Date.now()), name);
+    await applyChange(flags, (appDir, file) => planTokenRevoke(appDir, file, name, Date.now()), name, undefined);
   });
 
   common(
@@ -87,12 +91,16 @@ Example:
       .command('rotate <name>')
       .description('Give a token a new value; the old one keeps working for --grace.')
       .option('--grace <duration>', 'keep accepting the old value this long (e.g. 10m)', '0')
-      .option('--save <file>', 'also save the new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)'),
+      .option('--save <file>', 'save the new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)')
+      .option('--print', 'print only the new value on stdout (progress goes to stderr)'),
   ).addHelpText(
     'after',
     `
-Example:
-  $ relay token rotate ci-bot --grace 15m`,
+Without a terminal the new value needs --save FILE or --print, or nothing is changed.
+
+Examples:
+  $ relay token rotate ci-bot --grace 15m
+  $ relay token rotate ci-bot --grace 15m --save .env.ci`,
   ).action(rotateNamedToken);
 
   addTargetOptions(
@@ -125,39 +133,32 @@ Examples:
 /** `relay token rotate NAME`, also reached as `relay rotate-token NAME`. */
 export async function rotateNamedToken(name: string, flags: TokenOptions & { grace: string }): Promise<void> {
   const graceMs = parseDuration(flags.grace, '--grace');
-  await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, graceMs, Date.now()), name);
+  await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, graceMs, Date.now()), name, 'rotate');
 }
 
-async function applyChange(flags: TokenOptions, plan: (appDir: string, file: Awaited<ReturnType<typeof readHostTokens>>) => TokenChange, name: string): Promise<void> {
+/** `makes`: the change creates a new token value (add, rotate), which must reach the operator. */
+async function applyChange(
+  flags: TokenOptions,
+  plan: (appDir: string, file: Awaited<ReturnType<typeof readHostTokens>>) => TokenChange,
+  name: string,
+  makes: TokenChangeKind | undefined,
+): Promise<void> {
+  // Before any connection: a new token with nowhere to go is refused while nothing has changed.
+  const destination = makes === undefined ? undefined : tokenDestination(name, { ...(flags.save === undefined ? {} : { save: flags.save }), print: flags.print ?? false });
+  const out = destination === undefined ? process.stdout : reportStream(destination);
   const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
   await withHost(flags, async (host) => {
     const change = plan(appDir, await readHostTokens(host, appDir));
     if (flags.dryRun) {
-      process.stdout.write(describePlan(change.steps));
+      out.write(describePlan(change.steps));
       return;
     }
-    const result = await runPlan(host, change.steps, progressEvents());
-    printSummary(result);
-    if (change.token !== undefined) {
-      printToken(name, change.token, change.fingerprint!);
-      if (flags.save !== undefined) {
-        const variable = savedTokenName(name);
-        await writeEnvFileValue(flags.save, variable, change.token);
-        process.stdout.write(`Saved to ${flags.save} as ${variable} (mode 600).\n`);
-      }
+    if (destination !== undefined && change.token !== undefined) {
+      await applyNewToken(host, change.steps, destination, change.token, makes!);
+      return;
     }
+    printSummary(await runPlan(host, change.steps, progressEvents(out)), out);
   });
-}
-
-/** ci-bot -> RELAY_TOKEN_CI_BOT */
-export function savedTokenName(name: string): string {
-  return `RELAY_TOKEN_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
-
-/** Shown once, and only to a person at a terminal; logs and CI output get the fingerprint. */
-function printToken(name: string, token: string, fingerprint: string): void {
-  if (process.stdout.isTTY) process.stdout.write(`Token "${name}" (${fingerprint}), shown once:\n  ${chalk.bold(token)}\n`);
-  else process.stdout.write(`Token "${name}" ${fingerprint} (not shown: stdout is not a terminal)\n`);
 }
 
 function printListing(rows: TokenListing[]): void {
