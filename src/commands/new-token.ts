@@ -87,7 +87,12 @@ export async function applyNewToken(host: Host, steps: Step[], destination: Toke
   } catch (error) {
     throw appliedButUnchecked(destination, change, error);
   }
-  const result = { steps: [...first.steps, ...rest.steps], changed: first.changed + rest.changed, unchanged: first.unchanged + rest.unchanged, durationMs: first.durationMs + rest.durationMs };
+  const result = {
+    steps: [...first.steps, ...rest.steps],
+    changed: first.changed + rest.changed,
+    unchanged: first.unchanged + rest.unchanged,
+    durationMs: first.durationMs + rest.durationMs,
+  };
   printSummary(result, out);
   return result;
 }
@@ -98,7 +103,8 @@ export type TokenChangeKind = 'add' | 'rotate';
 export function appliedButUnchecked(destination: TokenDestination, change: TokenChangeKind, error: unknown): RelayError {
   const reason = error instanceof Error ? error.message : String(error);
   const fix = error instanceof RelayError && error.fix ? ` ${error.fix}` : '';
-  const applied = change === 'rotate' ? `The rotation of the token "${destination.name}" was applied on the host` : `The token "${destination.name}" was added on the host`;
+  const applied =
+    change === 'rotate' ? `The rotation of the token "${destination.name}" was applied on the host` : `The token "${destination.name}" was added on the host`;
   const again = change === 'rotate' ? 'running the rotation again rotates again' : 'adding it again is refused (it exists)';
   return new RelayError(`${applied}, but the step after it failed: ${reason}`, {
     fix: `The new token is ${whereSaved(destination)}: use it, and do not re-run to retry (${again}).${fix}`,

@@ -68,7 +68,8 @@ Examples:
         return;
       }
       const graceMs = parseDuration(options.grace, '--grace');
-      const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, process.stdout.isTTY === true && !options.quietToken);
+      const terminal = process.stdout.isTTY === true && !options.quietToken;
+      const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, terminal);
       const out = reportStream(destination);
       const project = await projectSettings();
       const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;

@@ -144,7 +144,8 @@ async function applyChange(
   makes: TokenChangeKind | undefined,
 ): Promise<void> {
   // Before any connection: a new token with nowhere to go is refused while nothing has changed.
-  const destination = makes === undefined ? undefined : tokenDestination(name, { ...(flags.save === undefined ? {} : { save: flags.save }), print: flags.print ?? false });
+  const save = flags.save === undefined ? {} : { save: flags.save };
+  const destination = makes === undefined ? undefined : tokenDestination(name, { ...save, print: flags.print ?? false });
   const out = destination === undefined ? process.stdout : reportStream(destination);
   const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
   await withHost(flags, async (host) => {

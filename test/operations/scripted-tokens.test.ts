@@ -25,7 +25,8 @@ let appDir: string;
 async function relay(args: string[]): Promise<RunResult> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: work, NO_COLOR: '1' };
   delete env.SSH_AUTH_SOCK;
-  const target = ['--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--known-hosts', join(work, 'known_hosts'), '--accept-new-host-key', '--yes'];
+  const knownHosts = join(work, 'known_hosts');
+  const target = ['--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--known-hosts', knownHosts, '--accept-new-host-key', '--yes'];
   // As the shebang does: '--' ends Node's own options (it scans argv for --env-file).
   return run(process.execPath, ['--', CLI, ...args, ...target, '--app-dir', appDir], { cwd: work, env, allowFailure: true, timeoutMs: 120_000 });
 }
@@ -39,7 +40,8 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'relay-scripted-'));
   appDir = join(work, 'host-app');
   await run('mkdir', ['-p', appDir]);
-  await writeFile(join(appDir, '.env'), renderDeployEnv({ OPENAI_API_KEY: 'sk-key', RELAY_TOKEN: OLD_DEFAULT, settings: { RELAY_MODELS: 'gpt-4o-mini' } }), { mode: 0o600 });
+  const env = renderDeployEnv({ OPENAI_API_KEY: 'sk-key', RELAY_TOKEN: OLD_DEFAULT, settings: { RELAY_MODELS: 'gpt-4o-mini' } });
+  await writeFile(join(appDir, '.env'), env, { mode: 0o600 });
 });
 
 afterAll(async () => {
@@ -48,7 +50,8 @@ afterAll(async () => {
 });
 
 describe.skipIf(!sshdAvailable)('a new token without a terminal', () => {
-  const tokensFile = `${JSON.stringify({ version: 1, tokens: [{ name: 'ci-bot', sha256: sha256(OLD_CI_BOT), created: '2026-01-01T00:00:00.000Z' }] }, null, 2)}\n`;
+  const ciBot = { name: 'ci-bot', sha256: sha256(OLD_CI_BOT), created: '2026-01-01T00:00:00.000Z' };
+  const tokensFile = `${JSON.stringify({ version: 1, tokens: [ciBot] }, null, 2)}\n`;
 
   it('is refused with neither --save nor --print, before anything on the host changes', async () => {
     await writeFile(join(appDir, 'tokens.json'), tokensFile, { mode: 0o600 });
