@@ -36,6 +36,8 @@ Environment:
   RELAY_CORS_ORIGINS           browser origins allowed to call the relay (comma list, or *); default none
   RELAY_MODELS                 allow-list and aliases, e.g. gpt-4o-mini,fast=gpt-4o-mini; others get 403
   RELAY_OLLAMA_PATH            serve an Ollama-compatible API under this secret path (off by default)
+  RELAY_ANTHROPIC              on: serve the Anthropic Messages API (Claude Code) over OpenAI models
+  RELAY_ANTHROPIC_MODELS       Claude families to OpenAI models, e.g. opus=gpt-5,sonnet=gpt-5,haiku=gpt-5-mini
 
 Example:
   $ echo 'OPENAI_API_KEY=sk-...' > .env.local

@@ -5,6 +5,7 @@ import { loadAccessConfig, type AccessConfig } from './access/config.js';
 import type { TokenSet } from './auth.js';
 import { parseCorsOrigins, type CorsPolicy } from './cors.js';
 import { parseModelPolicy, type ModelPolicy } from './models.js';
+import { parseAnthropicModels, type AnthropicModels } from './anthropic/models.js';
 
 export interface Upstream {
   /** scheme://host[:port], what undici connects to. */
@@ -46,6 +47,8 @@ export interface RelayConfig {
   models: ModelPolicy | undefined;
   /** Secret path the Ollama API emulation lives under (RELAY_OLLAMA_PATH); undefined: off. */
   ollamaPath: string | undefined;
+  /** The Anthropic Messages API (RELAY_ANTHROPIC=on or RELAY_ANTHROPIC_MODELS); undefined: off. */
+  anthropic: AnthropicModels | undefined;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com';
@@ -87,7 +90,19 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
     cors: parseCorsOrigins(env.RELAY_CORS_ORIGINS),
     models: parseModelPolicy(env.RELAY_MODELS),
     ollamaPath: parseOllamaPath(env.RELAY_OLLAMA_PATH),
+    anthropic: parseAnthropic(env.RELAY_ANTHROPIC, env.RELAY_ANTHROPIC_MODELS),
   };
+}
+
+/** On with RELAY_ANTHROPIC=on, or with a model mapping; RELAY_ANTHROPIC=off wins over a mapping. */
+function parseAnthropic(switchText: string | undefined, modelsText: string | undefined): AnthropicModels | undefined {
+  const value = switchText?.trim().toLowerCase() ?? '';
+  if (!['', 'on', 'off'].includes(value)) {
+    throw new ConfigError(`RELAY_ANTHROPIC must be on or off; got "${switchText?.slice(0, 20)}"`, { fix: 'Set RELAY_ANTHROPIC=on to serve the Anthropic Messages API (Claude Code), or leave it unset.' });
+  }
+  const models = parseAnthropicModels(modelsText);
+  if (value === 'off' || (value === '' && models.families.size === 0)) return undefined;
+  return models;
 }
 
 const PATH = /^(\/[A-Za-z0-9._~-]+)+$/;

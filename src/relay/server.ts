@@ -6,6 +6,7 @@ import { tokenFingerprint } from '../token.js';
 import { createAccess } from './access/access.js';
 import type { Admitted } from './access/access-mode.js';
 import type { Acquired, Refused } from './access/limiter.js';
+import { anthropicRefusals, createAnthropicApi } from './anthropic/api.js';
 import { METRICS_PATH, serveMetrics } from './access/metrics.js';
 import { sendRateLimited } from './access/rate-limit-response.js';
 import type { Authenticator, TokenSet } from './auth.js';
@@ -49,6 +50,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   const caller = createUpstreamCaller(config.upstream, config.apiKey, agent);
   const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
   const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
+  const anthropic = config.anthropic && createAnthropicApi(caller, { models: config.anthropic, allowed: config.models });
   const { cors, pathPrefix } = config;
   const failed = (res: ServerResponse, error: unknown) => {
     logger.error('unexpected relay failure', { error: String(error) });
@@ -161,19 +163,26 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     } else if (apiTarget === undefined || !isForwardable(apiTarget)) {
       sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under ${pathPrefix}/v1/ and /health.`, 'invalid_request_error', 'not_found');
     } else {
+      // Anthropic API requests (RELAY_ANTHROPIC) are admitted like any other, refused in Anthropic's shape.
+      const anthropicTarget = anthropic?.claims(req, apiTarget) ? apiTarget : undefined;
       const decision = access.decide(req);
       if (!decision.ok) {
-        sendError(res, 401, decision.message, 'invalid_request_error', 'invalid_api_key');
+        if (anthropicTarget !== undefined) anthropicRefusals.unauthorized(res, decision.message);
+        else sendError(res, 401, decision.message, 'invalid_request_error', 'invalid_api_key');
         return;
       }
       admitted = decision;
       exchange.upstreamAuthorization = decision.upstreamAuthorization;
       const proceed = (slot: Acquired | Refused) => {
         if (!slot.ok) {
-          sendRateLimited(res, slot, decision.who, decision.limits[slot.limit]);
+          (anthropicTarget === undefined ? sendRateLimited : anthropicRefusals.rateLimited)(res, slot, decision.who, decision.limits[slot.limit]);
           return;
         }
         held = slot;
+        if (anthropicTarget !== undefined) {
+          anthropic!.handle(req, res, anthropicTarget, exchange).catch((error: unknown) => failed(res, error));
+          return;
+        }
         // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
         req.url = apiTarget;
         forward(req, res, exchange, startedAt);

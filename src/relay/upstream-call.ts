@@ -4,26 +4,29 @@ import type { Dispatcher } from 'undici';
 import type { Upstream } from './config.js';
 
 export interface UpstreamCaller {
-  /** `path` starts with /v1/; a body is sent as JSON. */
-  call(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData>;
+  /**
+   * `path` starts with /v1/; a body is sent as JSON. `authorization`: what goes upstream instead of
+   * the server key (a passthrough caller's own, see access-mode.ts).
+   */
+  call(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, authorization?: string): Promise<Dispatcher.ResponseData>;
   /** Reads a JSON answer; `json` is undefined when the body is not JSON. */
-  json(path: string, signal?: AbortSignal): Promise<{ status: number; headers: Dispatcher.ResponseData['headers']; json: unknown }>;
+  json(path: string, signal?: AbortSignal, authorization?: string): Promise<{ status: number; headers: Dispatcher.ResponseData['headers']; json: unknown }>;
 }
 
 export function createUpstreamCaller(upstream: Upstream, apiKey: string, dispatcher: Dispatcher): UpstreamCaller {
-  const call: UpstreamCaller['call'] = (method, path, body, signal) =>
+  const call: UpstreamCaller['call'] = (method, path, body, signal, authorization = `Bearer ${apiKey}`) =>
     dispatcher.request({
       origin: upstream.origin,
       path: upstream.basePath + path,
       method,
-      headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? null : JSON.stringify(body),
       signal,
     });
   return {
     call,
-    async json(path, signal) {
-      const answer = await call('GET', path, undefined, signal);
+    async json(path, signal, authorization) {
+      const answer = await call('GET', path, undefined, signal, authorization);
       const text = await answer.body.text();
       let json: unknown;
       try {

@@ -65,7 +65,16 @@ export const MODELS = {
   usageStream: 'usage-stream',
   /** Answers with a call to the tool `get_weather` ({"city":"Paris"}), streamed or not. */
   toolCall: 'tool-call',
+  /**
+   * Follows the script in the last user message: each `call NAME with {JSON}` in it becomes a tool
+   * call (when a tool NAME is offered); after tool results it answers "Tool said: <their text>".
+   * Streamed in small pieces, usage last, as OpenAI does.
+   */
+  scripted: 'scripted-tools',
 } as const;
+
+/** `status-429` and the like answer with that HTTP status and an OpenAI error body. */
+export const ERROR_MODEL = /^status-(\d{3})$/;
 
 export interface FakeOpenAIOptions {
   /** What GET /v1/models lists (and /v1/models/{id} knows). */
@@ -119,6 +128,65 @@ function toolCallStream(res: ServerResponse, model: string): void {
   res.write(event({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, null));
   res.write(event({}, 'tool_calls'));
   res.end(`data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\ndata: [DONE]\n\n`);
+}
+
+type ChatMessage = { role?: string; content?: string | Array<{ type?: string; text?: string }> | null };
+
+function messageText(message: ChatMessage | undefined): string {
+  const content = message?.content;
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((part) => part.text ?? '').join('');
+}
+
+/** What the scripted model answers to a conversation: text, or tool calls. */
+export function scriptedAnswer(body: Record<string, unknown>): { text: string } | { calls: Array<{ name: string; arguments: string }> } {
+  const messages = (body.messages ?? []) as ChatMessage[];
+  const trailingTools: ChatMessage[] = [];
+  for (let i = messages.length - 1; i >= 0 && messages[i]!.role === 'tool'; i--) trailingTools.unshift(messages[i]!);
+  if (trailingTools.length > 0) return { text: `Tool said: ${trailingTools.map(messageText).join(' | ')}` };
+  const offered = new Set(((body.tools ?? []) as Array<{ function?: { name?: string } }>).map((tool) => tool.function?.name));
+  const lastUser = [...messages].reverse().find((message) => message.role === 'user');
+  const calls = [...messageText(lastUser).matchAll(/call (\w+) with (\{[^\n]*?\})(?=\s|$)/g)]
+    .filter((match) => offered.has(match[1]))
+    .map((match) => ({ name: match[1]!, arguments: match[2]! }));
+  return calls.length > 0 ? { calls } : { text: 'Nothing to do.' };
+}
+
+function scriptedResponse(res: ServerResponse, body: Record<string, unknown>): void {
+  const model = String(body.model);
+  const answer = scriptedAnswer(body);
+  const usage = { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 20 } };
+  const toolCalls = 'calls' in answer ? answer.calls.map((call, index) => ({ id: `call_script_${index}`, type: 'function', function: call })) : undefined;
+  if (body.stream !== true) {
+    const message = { role: 'assistant', content: 'text' in answer ? answer.text : null, refusal: null, ...(toolCalls ? { tool_calls: toolCalls } : {}) };
+    json(res, 200, { id: 'chatcmpl-script', object: 'chat.completion', created: 1_700_000_000, model, choices: [{ index: 0, message, finish_reason: toolCalls ? 'tool_calls' : 'stop', logprobs: null }], usage });
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_script' });
+  const event = (delta: unknown, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-script', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const events = [event({ role: 'assistant', content: '' })];
+  if ('text' in answer) {
+    for (const piece of answer.text.match(/.{1,8}/gs) ?? []) events.push(event({ content: piece }));
+  } else {
+    toolCalls!.forEach((call, index) => {
+      events.push(event({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
+      for (const piece of call.function.arguments.match(/.{1,10}/gs) ?? []) events.push(event({ tool_calls: [{ index, function: { arguments: piece } }] }));
+    });
+  }
+  events.push(event({}, toolCalls ? 'tool_calls' : 'stop'));
+  if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) {
+    events.push(`data: ${JSON.stringify({ id: 'chatcmpl-script', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [], usage })}\n\n`);
+  }
+  events.push('data: [DONE]\n\n');
+  // Each event in its own write, a few ms apart: clients must see them arrive one by one.
+  const next = () => {
+    const piece = events.shift();
+    if (piece === undefined || res.destroyed) return void res.end();
+    res.write(piece);
+    setTimeout(next, 5);
+  };
+  next();
 }
 
 /** A fake Realtime endpoint: greets with session.created, echoes text as an event and binary as is, closes on request. */
@@ -213,7 +281,12 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
         const body = await readJson(req);
         chatBodies.push(body);
         const model = String(body.model);
-        if (model === MODELS.toolCall && body.stream === true) {
+        const errorStatus = ERROR_MODEL.exec(model)?.[1];
+        if (errorStatus !== undefined) {
+          json(res, Number(errorStatus), { error: { message: `fake upstream error ${errorStatus}`, type: 'fake_error', code: 'fake', param: null } }, errorStatus === '429' ? { 'retry-after': '3' } : {});
+        } else if (model === MODELS.scripted) {
+          scriptedResponse(res, body);
+        } else if (model === MODELS.toolCall && body.stream === true) {
           toolCallStream(res, model);
         } else if (model === MODELS.toolCall) {
           json(res, 200, { ...completion(model, ''), choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [TOOL_CALL] }, finish_reason: 'tool_calls', logprobs: null }] });
