@@ -2,9 +2,20 @@
 // the most common reason HTTP-01 fails, and each failed attempt counts against the CA's limits.
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { RelayError } from './errors.js';
+import { ConfigError, RelayError } from './errors.js';
 
 export class DnsMismatchError extends RelayError {}
+
+// LDH labels of 1-63 characters, at least two of them, a TLD that is not all digits.
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** Returns the domain when it is a DNS name a certificate can be issued for. */
+export function checkDomainName(domain: string): string {
+  if (!DOMAIN_NAME.test(domain)) {
+    throw new ConfigError(`--domain "${domain}" is not a domain name.`, { fix: 'Pass the name whose A record points at the host, e.g. --domain relay.example.com.' });
+  }
+  return domain;
+}
 
 export interface DomainAddresses {
   v4: string[];

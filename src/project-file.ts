@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkAppDir } from './app-dir.js';
 import { ConfigError } from './errors.js';
 
 export const PROJECT_FILE = 'relay.json';
@@ -12,10 +13,6 @@ export interface ProjectSettings {
   host?: string;
   user?: string;
   port?: number;
-  /** Path of the private key used to log in (the path only, never the key). */
-  identity?: string;
-  /** known_hosts file given with --known-hosts (default: ssh config's). */
-  knownHosts?: string;
   domain?: string;
   email?: string;
   appDir?: string;
@@ -25,11 +22,15 @@ const FIELDS: Record<keyof ProjectSettings, 'string' | 'number'> = {
   host: 'string',
   user: 'string',
   port: 'number',
-  identity: 'string',
-  knownHosts: 'string',
   domain: 'string',
   email: 'string',
   appDir: 'string',
+};
+// relay.json may be committed: it must not choose which key relay logs in with or which
+// known_hosts file it trusts, or a pull request could send the key somewhere new silently.
+const TRUST_SETTINGS: Record<string, string> = {
+  identity: 'pass -i/--identity on the command line, or set IdentityFile for the host in ~/.ssh/config',
+  knownHosts: 'pass --known-hosts on the command line, or set UserKnownHostsFile in ~/.ssh/config',
 };
 const SECRET_NAME = /token|key|password|passwd|secret|passphrase|credential/i;
 const SECRET_VALUE = /^(sk-|-----BEGIN)/;
@@ -86,12 +87,19 @@ function validate(value: unknown, path: string): ProjectSettings {
         fix: 'keep tokens and keys out of relay.json (it is meant to be shareable); relay keeps secrets on the server',
       });
     }
+    const instead = TRUST_SETTINGS[name];
+    if (instead !== undefined) {
+      throw new ConfigError(`${path} names "${name}": relay.json may be committed, so it does not choose SSH keys or trusted host keys`, {
+        fix: `remove "${name}" from ${path}; ${instead}`,
+      });
+    }
     const type = FIELDS[name as keyof ProjectSettings];
     if (type === undefined) {
       throw new ConfigError(`${path} has an unknown setting "${name}"`, { fix: `known settings: ${Object.keys(FIELDS).join(', ')}` });
     }
     if (typeof field !== type) throw new ConfigError(`${path}: "${name}" must be a ${type}`, { fix: `fix or delete ${path}` });
-    settings[name] = field;
+    // An appDir from the file is checked like one from --app-dir.
+    settings[name] = name === 'appDir' ? checkAppDir(field as string, `appDir in ${path}`) : field;
   }
   return settings as ProjectSettings;
 }

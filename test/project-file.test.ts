@@ -34,6 +34,19 @@ describe('relay.json project file', () => {
     expect(await loadProjectFile(dir)).toEqual({});
   });
 
+  it('may be committed, so it cannot name a known_hosts file or a key, nor a system directory as appDir', async () => {
+    for (const [name, value, flag] of [['knownHosts', '/tmp/evil_known_hosts', '--known-hosts'], ['identity', '~/.ssh/id_ed25519', '--identity']] as const) {
+      await writeFile(join(dir, 'relay.json'), JSON.stringify({ host: '203.0.113.7', [name]: value }));
+      const error = await loadProjectFile(dir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain(`"${name}"`);
+      expect((error as ConfigError).fix).toContain(`remove "${name}" from`);
+      expect((error as ConfigError).fix).toContain(flag);
+    }
+    await writeFile(join(dir, 'relay.json'), JSON.stringify({ host: '203.0.113.7', appDir: '/etc' }));
+    await expect(loadProjectFile(dir)).rejects.toThrow(/app-dir|appDir/);
+  });
+
   it('explains a broken file', async () => {
     await writeFile(join(dir, 'relay.json'), '{ "host": ');
     await expect(loadProjectFile(dir)).rejects.toThrow(ConfigError);

@@ -2,7 +2,10 @@
 import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import { checkAppDir } from '../app-dir.js';
 import { ConfigError } from '../errors.js';
+import { requireRelayAppDir } from '../operations/deploy.js';
+import { checkDomainName } from '../dns-check.js';
 import { certPreflight, certSteps, verifyHttps, type CertSettings } from '../operations/cert.js';
 import { acmeServerFor, renewDryRunCommand, type AcmeAccount } from '../plan/cert-plan.js';
 import { runPlan } from '../plan/executor.js';
@@ -44,10 +47,17 @@ export function addCertOptions(command: Command): Command {
     .option('--no-preflight', 'skip the DNS and port-80 checks before asking the CA');
 }
 
+// What ACME servers accept in practice: one @, a dotted domain, no spaces.
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
 /** Validated CertSettings from flags and relay.json; the email choice must be explicit. */
 export function certSettings(options: CertOptions, domain: string | undefined, appDir: string, rememberedEmail?: string): CertSettings {
   if (!domain) throw new ConfigError('No domain: a certificate is issued for a name, not an address.', { fix: 'Pass --domain relay.example.com (its A record must point at the host).' });
+  checkDomainName(domain);
   const email = options.email ?? rememberedEmail;
+  if (email !== undefined && !EMAIL.test(email)) {
+    throw new ConfigError(`--email "${email}" is not an email address.`, { fix: "Pass the address Let's Encrypt should send expiry notices to, e.g. --email ops@example.com." });
+  }
   let account: AcmeAccount;
   if (email && !options.registerUnsafelyWithoutEmail) account = { email };
   else if (options.registerUnsafelyWithoutEmail && !options.email) account = { withoutEmail: true };
@@ -99,7 +109,7 @@ Examples:
     )
     .action(async (options: CertCommandOptions) => {
       const project = await projectSettings();
-      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
+      const appDir = checkAppDir(options.appDir ?? project.appDir ?? DEFAULT_APP_DIR);
       const domain = options.domain ?? project.domain;
       if (options.renewDryRun) {
         if (!domain) throw new ConfigError('No domain.', { fix: 'Pass --domain.' });
@@ -134,6 +144,8 @@ export async function issueCertificate(
   settings: CertSettings,
   options: { preflight: boolean; ca: string | undefined; insecure: boolean },
 ): Promise<void> {
+  // The staged vhost goes into the app directory: it must be relay's before anything changes.
+  await requireRelayAppDir(host, settings.appDir);
   let address = host.address;
   if (options.preflight) {
     const started = performance.now();

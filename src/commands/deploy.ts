@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { readLocalApiKey } from '../deploy-env.js';
+import { checkAppDir } from '../app-dir.js';
 import { ConfigError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { parseTarget } from '../host/target.js';
@@ -9,7 +10,7 @@ import { dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operati
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
-import { describePlan } from '../plan/render-plan.js';
+import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { RELAY_VERSION } from '../relay/version.js';
 import { tokenFingerprint } from '../token.js';
 import { printSummary, progressEvents } from './output.js';
@@ -26,6 +27,7 @@ interface DeployOptions extends TargetOptions, SettingFlags {
   rotateToken?: boolean;
   unset: string[];
   dryRun?: boolean;
+  showFiles?: boolean;
 }
 
 /** Commander's way to take an option more than once. */
@@ -33,9 +35,6 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-// Stand-ins for --dry-run, which neither reads the host's token nor prints the key.
-const REDACTED_KEY = '<OPENAI_API_KEY-from-env-file>';
-const REDACTED_TOKEN = '<RELAY_TOKEN-kept-or-generated>';
 
 export function registerDeploy(program: Command): void {
   const command = program
@@ -50,7 +49,8 @@ export function registerDeploy(program: Command): void {
     .option('--set <KEY=VALUE>', 'a relay setting for the host, e.g. RELAY_MODELS=gpt-4o-mini (repeatable; kept on later deploys)', collect, [])
     .option('--unset <KEY>', 'remove a relay setting set earlier (repeatable)', collect, []);
   addSecretSettingOptions(command)
-    .option('--dry-run', 'print the plan and change nothing (does not connect)');
+    .option('--dry-run', 'print the plan and change nothing (does not connect)')
+    .option('--show-files', 'with --dry-run: print every file the plan writes (secrets as placeholders)');
   addTargetOptions(command);
   command
     .addHelpText(
@@ -79,7 +79,7 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
     )
     .action(async (options: DeployOptions) => {
       const project = await projectSettings();
-      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
+      const appDir = checkAppDir(options.appDir ?? project.appDir ?? DEFAULT_APP_DIR);
       const domain = options.domain ?? project.domain;
       const settings: DeploySettings = {
         appDir,
@@ -95,8 +95,9 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
 
       if (options.dryRun) {
         await readLocalApiKey(options.envFile);
-        const steps = await dryRunDeployPlan(settings, { apiKey: REDACTED_KEY, token: REDACTED_TOKEN });
+        const steps = await dryRunDeployPlan(settings);
         process.stdout.write(`Plan (nothing is changed; the .env values are placeholders):\n\n${describePlan(steps)}`);
+        if (options.showFiles) process.stdout.write(`\nFiles:\n\n${describeFiles(steps, { hiddenSettings: [...options.setFromEnv, ...options.generate] })}`);
         return;
       }
 

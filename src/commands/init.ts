@@ -1,16 +1,22 @@
 // `relay init`: one command from a fresh host to a working HTTPS relay, safe to run again.
+import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import { checkAppDir } from '../app-dir.js';
+import { readLocalApiKey } from '../deploy-env.js';
+import { checkDomainName, checkDomainPointsAtHost, resolveDomain } from '../dns-check.js';
 import { formatDuration } from '../duration.js';
 import { writeEnvFileValue } from '../env-local.js';
 import { ConfigError, RelayError } from '../errors.js';
-import { prepareDeploy } from '../operations/deploy.js';
-import type { CertSettings } from '../operations/cert.js';
+import { parseTarget } from '../host/target.js';
+import { certSteps, type CertSettings } from '../operations/cert.js';
+import { DRY_RUN_SECRETS, dryRunDeployPlan, prepareDeploy, requireRelayAppDir, type DeploySettings } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
-import { buildInstallPlan, parseDockerSource } from '../plan/install-plan.js';
+import { buildInstallPlan, parseDockerSource, type DockerSource } from '../plan/install-plan.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
+import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } from '../relay-endpoint.js';
 import { tokenFingerprint } from '../token.js';
 import { addCertOptions, certSettings, issueCertificate, type CertOptions } from './cert.js';
@@ -30,6 +36,8 @@ interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   verify: boolean;
   verifyModel: string;
   quietToken?: boolean;
+  dryRun?: boolean;
+  showFiles?: boolean;
 }
 
 export function registerInit(program: Command): void {
@@ -46,7 +54,9 @@ export function registerInit(program: Command): void {
     .option('--set <KEY=VALUE>', 'a relay setting for the host, as for `relay deploy --set` (repeatable)', collect, [])
     .option('--verify-model <model>', 'model for the final streamed test request (a few tokens)', 'gpt-4o-mini')
     .option('--no-verify', 'skip the final streamed test request')
-    .option('--quiet-token', 'print only the token\'s fingerprint, never the token');
+    .option('--quiet-token', 'print only the token\'s fingerprint, never the token')
+    .option('--dry-run', 'check every input, print the plan of every phase and change nothing (does not connect)')
+    .option('--show-files', 'with --dry-run: print every file the plan writes (secrets as placeholders)');
   addSecretSettingOptions(command);
   addCertOptions(command);
   addTargetOptions(command);
@@ -61,37 +71,32 @@ finished steps report "unchanged", nothing working is torn down, a failure names
 
 Examples:
   $ relay init --host root@203.0.113.7 --domain relay.example.com --email ops@example.com
-  $ relay init --host ops@203.0.113.7 -i ~/.ssh/id_ed25519 --no-tls`,
+  $ relay init --host ops@203.0.113.7 -i ~/.ssh/id_ed25519 --no-tls
+  $ relay init --host root@203.0.113.7 --domain relay.example.com --email ops@example.com --dry-run --show-files
+
+Every input (the key in --env-file, --domain, --email, --app-dir, --set, and with TLS the domain's
+DNS records) is checked before the first SSH command.`,
     )
     .action(async (options: InitOptions) => {
       const started = performance.now();
-      const project = await projectSettings();
-      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
-      const domain = options.domain ?? project.domain;
-      const dockerSource = parseDockerSource(options.dockerSource);
-      // Everything that can be refused is refused before the host is touched.
-      const cert: CertSettings | undefined = options.tls ? certSettings(options, domain, appDir, project.email) : undefined;
-      const ca = await readCaFile(options.caFile);
-      const set = settingPairs(options);
+      // Everything that can be refused is refused before the first SSH command.
+      const inputs = await checkInputs(options);
+      if (options.dryRun) {
+        await printDryRun(inputs, options);
+        return;
+      }
+      const { appDir, domain, cert, ca } = inputs;
 
       await withHost(options, async (host) => {
         const serverName = domain ?? host.address;
+        await requireRelayAppDir(host, appDir);
         phase('Install');
         const os = parseOsRelease((await host.run(READ_OS_RELEASE)).stdout);
         process.stdout.write(chalk.dim(`${host.label}: ${os.prettyName}\n`));
-        printSummary(await runPlan(host, buildInstallPlan({ os, dockerSource }), progressEvents()));
+        printSummary(await runPlan(host, buildInstallPlan({ os, dockerSource: inputs.dockerSource }), progressEvents()));
 
         phase('Deploy');
-        const deploy = await prepareDeploy(host, {
-          appDir,
-          serverName,
-          baseImage: options.baseImage,
-          envFile: options.envFile,
-          set,
-          generate: options.generate,
-          tlsPending: cert !== undefined,
-          ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
-        });
+        const deploy = await prepareDeploy(host, { ...inputs.deploy, serverName, tlsPending: cert !== undefined });
         await saveGenerated(options.envFile, deploy.generated);
         printSummary(await runPlan(host, deploy.steps, progressEvents()));
         await writeEnvFileValue(options.envFile, 'RELAY_TOKEN', deploy.token.token);
@@ -121,6 +126,69 @@ Examples:
         throw error;
       });
     });
+}
+
+interface InitInputs {
+  appDir: string;
+  domain: string | undefined;
+  dockerSource: DockerSource;
+  cert: CertSettings | undefined;
+  ca: string | undefined;
+  /** Without serverName: that is the domain, or else the address SSH reaches. */
+  deploy: Omit<DeploySettings, 'serverName'>;
+  /** The --host target (or relay.json's), when given; the dry run names the server by it. */
+  targetHost: string | undefined;
+}
+
+/** Every input checked without the host: flags, relay.json, the API key, the rendered plan, DNS. */
+async function checkInputs(options: InitOptions): Promise<InitInputs> {
+  const project = await projectSettings();
+  const appDir = checkAppDir(options.appDir ?? project.appDir ?? DEFAULT_APP_DIR);
+  const domain = options.domain ?? project.domain;
+  if (domain !== undefined) checkDomainName(domain);
+  const dockerSource = parseDockerSource(options.dockerSource);
+  const cert = options.tls ? certSettings(options, domain, appDir, project.email) : undefined;
+  const ca = await readCaFile(options.caFile);
+  const deploy: Omit<DeploySettings, 'serverName'> = {
+    appDir,
+    baseImage: options.baseImage,
+    envFile: options.envFile,
+    set: settingPairs(options),
+    generate: options.generate,
+    ...(options.openaiBaseUrl === undefined ? {} : { openaiBaseUrl: options.openaiBaseUrl }),
+  };
+  const hostText = options.host ?? project.host;
+  const targetHost = hostText === undefined ? undefined : parseTarget(hostText).host;
+  // The key's characters, --set, the base URL and image: rendering the plan checks them all.
+  await dryRunDeployPlan({ ...deploy, serverName: domain ?? targetHost ?? 'localhost' }, { ...DRY_RUN_SECRETS, apiKey: await readLocalApiKey(options.envFile) });
+  if (cert && options.preflight) await checkDnsBeforeConnecting(cert, targetHost);
+  return { appDir, domain, dockerSource, cert, ca, deploy, targetHost };
+}
+
+/**
+ * The DNS half of the certificate preflight, from here: the domain must have records, and point
+ * at --host when that is an address. The full check (the host's own addresses, port 80) follows
+ * once connected.
+ */
+async function checkDnsBeforeConnecting(cert: CertSettings, targetHost: string | undefined): Promise<void> {
+  const records = await resolveDomain(cert.domain, cert.resolver);
+  checkDomainPointsAtHost(cert.domain, records, targetHost !== undefined && isIP(targetHost) !== 0 ? [targetHost] : [...records.v4, ...records.v6]);
+}
+
+async function printDryRun(inputs: InitInputs, options: InitOptions): Promise<void> {
+  const serverName = inputs.domain ?? inputs.targetHost;
+  if (serverName === undefined) {
+    throw new ConfigError('No server name for the plan: pass --domain, or --host so its address can serve as one.', { fix: 'relay init --host root@203.0.113.7 --domain relay.example.com --dry-run' });
+  }
+  const deploySteps = await dryRunDeployPlan({ ...inputs.deploy, serverName });
+  const out = [`Plan for relay init (nothing is changed, nothing connects; the .env values are placeholders)\n`];
+  out.push(`${chalk.bold('Install')}\n   OS preflight, then Docker (${inputs.dockerSource === 'official' ? "Docker's apt repository" : 'the distribution\'s packages'}), nginx and certbot.\n   The steps depend on the host's OS: \`relay install --dry-run\` reads /etc/os-release and lists them.\n`);
+  out.push(`${chalk.bold('Deploy')}\n${describePlan(deploySteps)}`);
+  const certPlan = inputs.cert ? certSteps(inputs.cert) : [];
+  if (inputs.cert) out.push(`${chalk.bold('Certificate')}\n   First the preflight: DNS of ${inputs.cert.domain} points at the host and port 80 answers from here.\n${describePlan(certPlan)}`);
+  if (options.verify) out.push(`${chalk.bold('Verify')}\n   A streamed chat completion (${options.verifyModel}, a few tokens) through nginx from here.\n`);
+  if (options.showFiles) out.push(`${chalk.bold('Files')}\n${describeFiles([...deploySteps, ...certPlan], { hiddenSettings: [...options.setFromEnv, ...options.generate] })}`);
+  process.stdout.write(out.join('\n'));
 }
 
 function phase(name: string): void {

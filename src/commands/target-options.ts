@@ -68,10 +68,10 @@ export async function openHost(opts: TargetOptions, context: { cwd?: string; kno
     target = parseTarget(host);
   }
 
-  const identity = opts.identity ?? project.identity;
+  // The key and known_hosts come from flags or ssh_config only, never from relay.json.
   const options: ConnectOptions = { target: formatTarget(target) };
-  if (identity !== undefined) options.identity = identity;
-  const knownHostsFile = opts.knownHosts ?? context.knownHostsFile ?? project.knownHosts;
+  if (opts.identity !== undefined) options.identity = opts.identity;
+  const knownHostsFile = opts.knownHosts ?? context.knownHostsFile;
   if (knownHostsFile !== undefined) options.knownHostsFile = knownHostsFile;
   if (opts.acceptNewHostKey) options.acceptNewHostKey = true;
   else if (interactive) {
@@ -87,7 +87,7 @@ export async function openHost(opts: TargetOptions, context: { cwd?: string; kno
   }
 
   const host = await connectHost(options);
-  const remembered = { host: target.host, user: target.user ?? null, port: target.port ?? null, identity: identity ?? null, knownHosts: opts.knownHosts ?? project.knownHosts ?? null };
+  const remembered = { host: target.host, user: target.user ?? null, port: target.port ?? null };
   if (Object.entries(remembered).some(([name, value]) => (project[name as keyof typeof project] ?? null) !== value)) {
     await saveProjectFile(cwd, remembered);
   }

@@ -2,6 +2,7 @@
 // the bundle and templates on this machine, the token and TLS state on the host. No printing.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { appDirOwnerCheckCommand, appDirOwnerError } from '../app-dir.js';
 import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
 import { ConfigError, RelayError } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -70,8 +71,11 @@ export function loadDeployTemplates(): DeployTemplates {
   };
 }
 
+/** Stand-ins for --dry-run, which neither reads the host's token nor shows the key. */
+export const DRY_RUN_SECRETS = { apiKey: '<OPENAI_API_KEY-from-env-file>', token: '<RELAY_TOKEN-kept-or-generated>' };
+
 /** Builds the plan from placeholders, without touching any host: for --dry-run. */
-export async function dryRunDeployPlan(settings: DeploySettings, placeholders: { apiKey: string; token: string }): Promise<Step[]> {
+export async function dryRunDeployPlan(settings: DeploySettings, placeholders: { apiKey: string; token: string } = DRY_RUN_SECRETS): Promise<Step[]> {
   const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }), settings: settingsFor(undefined, settings).settings });
   return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, templates: loadDeployTemplates() });
 }
@@ -80,6 +84,7 @@ export async function prepareDeploy(host: Host, settings: DeploySettings): Promi
   const apiKey = await readLocalApiKey(settings.envFile);
   const bundle = await readBundle();
   await requireInstalled(host);
+  await requireRelayAppDir(host, settings.appDir);
   const existing = await readHostFile(host, `${settings.appDir}/.env`);
   const token = chooseRelayToken(existing, { rotate: settings.rotateToken ?? false });
   // A re-deploy keeps the last rotation's lines as they are (a grace period stays valid).
@@ -112,6 +117,13 @@ function planBase(settings: DeploySettings) {
 
 function baseUrl(settings: DeploySettings): { baseUrl?: string } {
   return settings.openaiBaseUrl === undefined ? {} : { baseUrl: settings.openaiBaseUrl };
+}
+
+/** Before any change: the app directory is absent (relay creates it) or relay's own. */
+export async function requireRelayAppDir(host: Host, appDir: string): Promise<void> {
+  const check = await host.run(appDirOwnerCheckCommand(appDir), { sudo: true });
+  const refusal = appDirOwnerError(appDir, host.label, check.code);
+  if (refusal) throw refusal;
 }
 
 async function requireInstalled(host: Host): Promise<void> {

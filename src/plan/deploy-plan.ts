@@ -3,6 +3,7 @@
 // (validated before reload, restored if rejected), and a real request through nginx at the end.
 // Pure: the bundle, the template texts and the .env text are passed in.
 import { createHash } from 'node:crypto';
+import { APP_DIR_MARKER, checkAppDir } from '../app-dir.js';
 import { ConfigError } from '../errors.js';
 import type { FileSpec } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
@@ -80,7 +81,6 @@ export interface RenderedApp {
 const SERVER_NAME = /^(?:[A-Za-z0-9_*](?:[A-Za-z0-9_.*-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$/;
 // Image references: [registry/]name[:tag][@digest], lower-case path components.
 const IMAGE_REF = /^[a-z0-9][a-z0-9._\/:@-]*$/i;
-const APP_DIR = /^\/[A-Za-z0-9_.\/-]+$/;
 
 function validate(input: DeployInput): void {
   if (!SERVER_NAME.test(input.serverName)) {
@@ -89,9 +89,7 @@ function validate(input: DeployInput): void {
   if (!IMAGE_REF.test(input.baseImage)) {
     throw new ConfigError(`--base-image "${input.baseImage}" is not an image reference.`, { fix: `Use a reference such as ${DEFAULT_BASE_IMAGE}.` });
   }
-  if (!APP_DIR.test(input.appDir) || input.appDir.split('/').includes('..') || input.appDir === '/') {
-    throw new ConfigError(`--app-dir "${input.appDir}" must be an absolute path such as /opt/relay.`);
-  }
+  checkAppDir(input.appDir);
 }
 
 /** Renders the four templates; the compose file carries the hash of all the container's inputs. */
@@ -245,6 +243,8 @@ export function buildDeployPlan(input: DeployInput): Step[] {
       id: 'app.dir',
       title: `Create the app directory ${dir}`,
       check: `[ "$(stat -c '%U:%G %a' ${q(dir)} 2>/dev/null)" = 'root:root 755' ]`,
+      // The marker tells a later deploy that this directory is relay's (see app-dir.ts).
+      files: [rootFile(`${dir}/${APP_DIR_MARKER}`, 'This directory was created by relay (`relay deploy`); relay manages everything in it.\n')],
       apply: [`install -d -m 0755 -o root -g root ${q(dir)}`],
     },
     {

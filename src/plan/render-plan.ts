@@ -24,3 +24,25 @@ function describeStep(step: Step, number: number): string {
 function indent(command: string): string {
   return command.trim().split('\n').join('\n          ');
 }
+
+// The relay bundle is code, not configuration: its size says enough.
+const BUNDLE_FILES = /\/relay-(server\.mjs|core\.cjs)$/;
+
+/**
+ * `--dry-run --show-files`: every file the plan writes, in full. Only for plans built from
+ * placeholders (dryRunDeployPlan): a real plan's .env holds the API key.
+ */
+export function describeFiles(steps: Step[], options: { hiddenSettings?: string[] } = {}): string {
+  const files = steps.flatMap((step) => step.files ?? []);
+  // Settings the operator kept out of argv (--set-from-env, --generate) stay out of the output too.
+  const hidden = new Set(options.hiddenSettings ?? []);
+  const hide = (text: string) => text.replace(/^([A-Z0-9_]+)=.*$/gm, (line, name: string) => (hidden.has(name) ? `${name}=<hidden>` : line));
+  return files
+    .map((file) => {
+      const head = `--- ${file.path}  ${file.mode} ${file.owner}`;
+      if (BUNDLE_FILES.test(file.path)) return `${head}  (the relay bundle, ${file.content.length} bytes)\n`;
+      const text = file.path.endsWith('/.env') ? hide(file.content.toString('utf8')) : file.content.toString('utf8');
+      return `${head}\n${text}${text.endsWith('\n') || text === '' ? '' : '\n'}`;
+    })
+    .join('\n');
+}

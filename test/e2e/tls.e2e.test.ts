@@ -178,7 +178,7 @@ describe('relay init on a fresh host with a domain', () => {
   });
 
   it('renews: relay cert --renew-dry-run rehearses it against the same CA, with the nginx reload hook', async () => {
-    const r = await cli.run(['cert', '--renew-dry-run'], 180_000);
+    const r = await cli.run(['cert', '--renew-dry-run', '-i', host.identityFile], 180_000);
     expect(r.exitCode, shown(r)).toBe(0);
     expect(r.stdout).toContain('renewal of relay.test works');
     expect(r.stdout + r.stderr).toContain('Congratulations, all simulated renewals succeeded');
@@ -231,7 +231,7 @@ describe('a client that trusts the ACME root', () => {
 
 describe('relay logs -f', () => {
   it('shows a request while following, within seconds of it ending, and stops on Ctrl-C', async () => {
-    const logs = cli.follow(['logs', '-f']);
+    const logs = cli.follow(['logs', '-f', '-i', host.identityFile]);
     try {
       // Following has begun once the history (init's own verification request) is printed.
       await expect.poll(() => logs.output(), { timeout: 30_000, interval: 200 }).toContain('/v1/chat/completions');
@@ -283,7 +283,7 @@ describe('relay rotate-token under a steady stream of requests', () => {
     const load = Promise.all([worker('models'), worker('models'), worker('stream'), worker('stream')]);
 
     await sleep(1_000);
-    const r = await cli.run(['rotate-token', '--grace', '10s', '--ca-file', caFile, '--env-file', envFile], 300_000);
+    const r = await cli.run(['rotate-token', '--grace', '10s', '--ca-file', caFile, '--env-file', envFile, '-i', host.identityFile], 300_000);
     // As soon as the command is done, clients move to what it saved.
     const newToken = await localToken();
     current = newToken;
@@ -314,7 +314,7 @@ describe('relay rotate-token under a steady stream of requests', () => {
   }, 360_000);
 
   it('relay status shows the new token’s fingerprint and the certificate’s expiry', async () => {
-    const r = await cli.run(['status', '--json']);
+    const r = await cli.run(['status', '--json', '-i', host.identityFile]);
     expect(r.exitCode, shown(r)).toBe(0);
     const status = JSON.parse(r.stdout) as { tokenFingerprint: string; cert: { notAfter: string; daysLeft: number } };
     expect(status.tokenFingerprint).toBe(tokenFingerprint(await localToken()));
@@ -329,7 +329,7 @@ describe('named tokens on the host (relay token, relay usage)', () => {
   it('are added, limited, counted, listed and revoked on the running relay, without a restart', async () => {
     const startedAt = await onHost("docker inspect -f '{{.State.StartedAt}}' relay");
     const saved = join(work, 'tokens.env');
-    const add = await cli.run(['token', 'add', 'ci-bot', '--rpm', '3', '--save', saved]);
+    const add = await cli.run(['token', 'add', 'ci-bot', '--rpm', '3', '--save', saved, '-i', host.identityFile]);
     expect(add.exitCode, shown(add)).toBe(0);
     const token = pickEnvValue(await readFile(saved, 'utf8'), 'RELAY_TOKEN_CI_BOT')!;
     expect(token).toMatch(/^[0-9a-f]{64}$/);
@@ -350,12 +350,12 @@ describe('named tokens on the host (relay token, relay usage)', () => {
     // Requests refused with 429 never reached the upstream: only the ones that did are counted.
     await expect
       .poll(async () => {
-        const r = await cli.run(['usage', '--json']);
+        const r = await cli.run(['usage', '--json', '-i', host.identityFile]);
         const rows = (JSON.parse(r.stdout) as { rows: Array<{ token: string; requests: number }> }).rows;
         return rows.filter((row) => row.token === 'ci-bot').reduce((sum, row) => sum + row.requests, 0);
       }, { timeout: 20_000, interval: 1_000 })
       .toBeGreaterThanOrEqual(3);
-    const list = await cli.run(['token', 'list', '--json']);
+    const list = await cli.run(['token', 'list', '--json', '-i', host.identityFile]);
     expect(list.exitCode, shown(list)).toBe(0);
     const entry = (JSON.parse(list.stdout) as Array<{ name: string; state: string; lastUsed?: string; rpm?: number }>).find((row) => row.name === 'ci-bot');
     expect(entry).toMatchObject({ state: 'active', rpm: 3 });
@@ -363,7 +363,7 @@ describe('named tokens on the host (relay token, relay usage)', () => {
     expect(list.stdout).not.toContain(token);
 
     // Revoked: refused at once; the default token is untouched; the container never restarted.
-    const revoke = await cli.run(['token', 'revoke', 'ci-bot']);
+    const revoke = await cli.run(['token', 'revoke', 'ci-bot', '-i', host.identityFile]);
     expect(revoke.exitCode, shown(revoke)).toBe(0);
     await expect.poll(() => modelsStatus(token), { timeout: 15_000, interval: 500 }).toBe(401);
     expect(await modelsStatus(await localToken())).toBe(200);

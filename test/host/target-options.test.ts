@@ -41,7 +41,7 @@ describe.skipIf(!sshdAvailable)('target options: flags once, relay.json after', 
     expect((error as HostKeyError).fix).toContain('--accept-new-host-key');
   });
 
-  it('connects with flags, remembers them, then connects with none', async () => {
+  it('connects with flags, remembers the target (never the key or known_hosts), then connects with only the key', async () => {
     const first = await openHost(
       { host: `${sshd.user}@127.0.0.1:${sshd.port}`, identity: sshd.clientKey, acceptNewHostKey: true, yes: true },
       { cwd: project, knownHostsFile },
@@ -51,23 +51,24 @@ describe.skipIf(!sshdAvailable)('target options: flags once, relay.json after', 
       host: '127.0.0.1',
       user: sshd.user,
       port: sshd.port,
-      identity: sshd.clientKey,
     });
-    const second = await openHost({ yes: true }, { cwd: project, knownHostsFile });
+    const second = await openHost({ identity: sshd.clientKey, yes: true }, { cwd: project, knownHostsFile });
     expect((await second.run('echo again')).stdout).toBe('again\n');
     await second.close();
   });
 
-  it('records host keys in the given file and remembers it for later commands', async () => {
+  it('records host keys in the given file, which relay.json does not remember', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'relay-known-'));
     const file = join(dir, 'known_hosts');
     const first = await openHost({ host: `${sshd.user}@127.0.0.1:${sshd.port}`, identity: sshd.clientKey, acceptNewHostKey: true, knownHosts: file, yes: true }, { cwd: dir });
     await first.close();
     // One entry, hashed or not depending on the ssh config's HashKnownHosts.
     expect((await readFile(file, 'utf8')).trim().split('\n')).toEqual([expect.stringMatching(/^(\|1\||\[127\.0\.0\.1\]:)/)]);
-    expect(JSON.parse(await readFile(join(dir, 'relay.json'), 'utf8')).knownHosts).toBe(file);
-    // No flags: the remembered file already holds the key, so nothing needs accepting.
-    const second = await openHost({ yes: true }, { cwd: dir });
+    // A committed relay.json must not be able to point relay at a known_hosts file (or a key).
+    expect(JSON.parse(await readFile(join(dir, 'relay.json'), 'utf8'))).not.toHaveProperty('knownHosts');
+    expect(JSON.parse(await readFile(join(dir, 'relay.json'), 'utf8'))).not.toHaveProperty('identity');
+    // The file given again already holds the key, so nothing needs accepting.
+    const second = await openHost({ identity: sshd.clientKey, knownHosts: file, yes: true }, { cwd: dir });
     await second.close();
   });
 });

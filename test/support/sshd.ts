@@ -30,6 +30,8 @@ export interface TestSshd {
 export interface SshdOptions {
   /** The one host key type the server offers; default ed25519. */
   hostKeyType?: 'ed25519' | 'ecdsa';
+  /** Every login runs only this (sshd ForceCommand): a host that must never be changed. */
+  forceCommand?: string;
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
@@ -65,6 +67,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       'StrictModes no',
       'LogLevel VERBOSE',
       `Subsystem sftp ${sftp}`,
+      ...(options.forceCommand === undefined ? [] : [`ForceCommand ${options.forceCommand}`]),
       '',
     ].join('\n'),
   );
