@@ -12,7 +12,7 @@ import { runPlan } from '../plan/executor.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { readCaFile } from '../relay-endpoint.js';
-import { printSummary, progressEvents } from './output.js';
+import { hostOutputTo, printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
@@ -116,8 +116,8 @@ Examples:
         await withHost(options, async (host) => {
           const code = await host.stream(renewDryRunCommand(domain), {
             sudo: true,
-            onStdout: (chunk) => process.stdout.write(chunk),
-            onStderr: (chunk) => process.stderr.write(chunk),
+            onStdout: hostOutputTo(process.stdout),
+            onStderr: hostOutputTo(process.stderr),
           });
           if (code !== 0) throw new ConfigError(`certbot renew --dry-run failed (exit ${code}).`, { fix: 'Read certbot\'s output above; the live certificate is untouched.' });
           process.stdout.write(`${chalk.green('✓')} renewal of ${domain} works, and the nginx reload hook with it\n`);

@@ -21,7 +21,7 @@ import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } fro
 import { tokenFingerprint } from '../token.js';
 import { addCertOptions, certSettings, issueCertificate, type CertOptions } from './cert.js';
 import { collect } from './deploy.js';
-import { printSummary, progressEvents } from './output.js';
+import { printSummary, progressEvents, terminalSafe } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -92,7 +92,7 @@ DNS records) is checked before the first SSH command.`,
         await requireRelayAppDir(host, appDir);
         phase('Install');
         const os = parseOsRelease((await host.run(READ_OS_RELEASE)).stdout);
-        process.stdout.write(chalk.dim(`${host.label}: ${os.prettyName}\n`));
+        process.stdout.write(chalk.dim(`${host.label}: ${terminalSafe(os.prettyName)}\n`));
         printSummary(await runPlan(host, buildInstallPlan({ os, dockerSource: inputs.dockerSource }), progressEvents()));
 
         phase('Deploy');

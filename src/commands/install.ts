@@ -5,7 +5,7 @@ import { runPlan } from '../plan/executor.js';
 import { buildInstallPlan, parseDockerSource } from '../plan/install-plan.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describePlan } from '../plan/render-plan.js';
-import { printSummary, progressEvents } from './output.js';
+import { printSummary, progressEvents, terminalSafe } from './output.js';
 import { addTargetOptions, withHost, type TargetOptions } from './target-options.js';
 
 interface InstallOptions extends TargetOptions {
@@ -39,10 +39,10 @@ Examples:
         const os = parseOsRelease((await host.run(READ_OS_RELEASE)).stdout);
         const steps = buildInstallPlan({ os, dockerSource });
         if (options.dryRun) {
-          process.stdout.write(`Plan for ${host.label} (${os.prettyName}); nothing is changed:\n\n${describePlan(steps)}`);
+          process.stdout.write(`Plan for ${host.label} (${terminalSafe(os.prettyName)}); nothing is changed:\n\n${describePlan(steps)}`);
           return;
         }
-        process.stdout.write(`Installing on ${host.label} (${os.prettyName}), Docker from ${dockerSource === 'official' ? "Docker's apt repository" : 'the distribution'}\n`);
+        process.stdout.write(`Installing on ${host.label} (${terminalSafe(os.prettyName)}), Docker from ${dockerSource === 'official' ? "Docker's apt repository" : 'the distribution'}\n`);
         const result = await runPlan(host, steps, progressEvents());
         printSummary(result);
         process.stdout.write(`Next: ${chalk.bold('relay deploy')}\n`);

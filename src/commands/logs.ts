@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { logsCommand, type LogsOptions } from '../plan/operate.js';
+import { hostOutputTo } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface LogsFlags extends TargetOptions {
@@ -38,14 +39,16 @@ Examples:
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
+        const toStdout = hostOutputTo(process.stdout);
+        const toStderr = hostOutputTo(process.stderr);
         try {
           const code = await host.stream(logsCommand(options), {
             sudo: true,
             signal: abort.signal,
-            onStdout: (chunk) => process.stdout.write(chunk),
+            onStdout: toStdout,
             // After Ctrl-C the remote shell may report the `docker logs` it ended; that is not news.
             onStderr: (chunk) => {
-              if (!(abort.signal.aborted && chunk.toString().trim() === 'Terminated')) process.stderr.write(chunk);
+              if (!(abort.signal.aborted && chunk.toString().trim() === 'Terminated')) toStderr(chunk);
             },
           });
           // Ctrl-C is how -f is meant to end: not an error.

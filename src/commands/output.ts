@@ -1,4 +1,6 @@
 // How commands talk to the operator. Only src/commands prints; the core returns values and throws.
+import { StringDecoder } from 'node:string_decoder';
+import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
 import { formatDuration } from '../duration.js';
 import type { RelayError } from '../errors.js';
@@ -6,8 +8,28 @@ import type { PlanEvents, PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
 
 export function printError(error: RelayError): void {
-  process.stderr.write(`${chalk.red('error')} ${error.message}\n`);
-  if (error.fix) process.stderr.write(`${chalk.yellow('fix')}   ${error.fix}\n`);
+  // Messages quote host output (a step's stderr), so they are made safe like it.
+  process.stderr.write(`${chalk.red('error')} ${terminalSafe(error.message)}\n`);
+  if (error.fix) process.stderr.write(`${chalk.yellow('fix')}   ${terminalSafe(error.fix)}\n`);
+}
+
+// C0 controls but \t and \n, DEL and C1 controls: what can retitle, clear or rewrite a terminal.
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text from a host, fit for the operator's terminal: escape sequences (node:util's
+ * stripVTControlCharacters) and then every other control character but \n and \t dropped.
+ */
+export function terminalSafe(text: string): string {
+  return stripVTControlCharacters(text).replace(CONTROL_CHARACTERS, '');
+}
+
+/** Writes a host's output stream chunk by chunk, UTF-8 decoded across chunks, made terminalSafe. */
+export function hostOutputTo(out: NodeJS.WritableStream): (chunk: Buffer) => void {
+  const decoder = new StringDecoder('utf8');
+  return (chunk) => {
+    out.write(terminalSafe(decoder.write(chunk)));
+  };
 }
 
 /** `✓ title (unchanged) 1.2s`, one line per step; on a terminal the running step is shown too. */

@@ -8,6 +8,8 @@ export interface CliRun {
   /** stdout and stderr together, colours stripped. */
   output: string;
   stdout: string;
+  /** stdout and stderr together, exactly as printed. */
+  raw: string;
 }
 
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
@@ -24,6 +26,6 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
       stdout += chunk.toString();
     });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, output: stripVTControlCharacters(output), stdout: stripVTControlCharacters(stdout) }));
+    child.on('exit', (code) => resolve({ code, output: stripVTControlCharacters(output), stdout: stripVTControlCharacters(stdout), raw: output }));
   });
 }

@@ -1,0 +1,33 @@
+// What a host prints reaches the operator's terminal without its control characters: a host (or a
+// log line an attacker put in a request) must not retitle the terminal, clear it or rewrite lines.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli-run.js';
+import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd.js';
+
+// OSC title, bell, clear screen, colour, carriage return, backspace, C1 CSI: all on every login.
+const HOSTILE = String.raw`printf '\033]0;pwned\007\033[2J\033[31mred\033[0m line\r\nfake prompt\010\010next\tcol\n'; printf '\302\23331merr\033[0m\n' >&2`;
+
+describe.skipIf(!sshdAvailable)('host output on the terminal', () => {
+  let sshd: TestSshd;
+  let dir: string;
+  beforeAll(async () => {
+    sshd = await startSshd({ forceCommand: HOSTILE });
+    dir = await mkdtemp(join(tmpdir(), 'relay-hostout-'));
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('relay logs keeps the text, tabs and newlines, and drops every control character', async () => {
+    const run = await runCli(['logs', '--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--accept-new-host-key', '--known-hosts', join(dir, 'known_hosts'), '--yes'], { cwd: dir, env: { NO_COLOR: '1' } });
+    expect(run.raw).toContain('red line\n');
+    expect(run.raw).toContain('next\tcol\n');
+    expect(run.raw).toContain('err');
+    // Nothing but printable text, \n and \t.
+    expect(run.raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+});
