@@ -1,10 +1,11 @@
 // The Anthropic <-> OpenAI translation tables as pure functions: request, answer, stream events,
 // stop reasons, errors, model choice and token counts, each against the exact expected object.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { countInputTokens, IMAGE_TOKENS } from '../../src/relay/anthropic/count-tokens.js';
 import { errorForUpstreamStatus } from '../../src/relay/anthropic/errors.js';
 import { anthropicModelList, chooseModel, parseAnthropicModels } from '../../src/relay/anthropic/models.js';
-import { chatCompletionRequest, reasoningEffort, type AnthropicRequest } from '../../src/relay/anthropic/request.js';
+import { chatCompletionRequest, endUser, reasoningEffort, type AnthropicRequest } from '../../src/relay/anthropic/request.js';
 import { anthropicMessage, anthropicUsage, stopReason } from '../../src/relay/anthropic/response.js';
 import { formatEvent, StreamTranslator, type ChatChunk } from '../../src/relay/anthropic/stream.js';
 import { parseModelPolicy } from '../../src/relay/models.js';
@@ -87,6 +88,25 @@ describe('request: Anthropic message -> chat completion', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
+  });
+
+  it('takes system messages between turns (Claude Code sends them) and hashes a long user id', () => {
+    const userId = JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: 's' });
+    expect(
+      chatCompletionRequest(
+        { max_tokens: 5, metadata: { user_id: userId }, messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: [{ type: 'text', text: 'Reminder.' }] }] },
+        'gpt-4o',
+      ),
+    ).toEqual({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: 'Reminder.' },
+      ],
+      max_completion_tokens: 5,
+      user: createHash('sha256').update(userId).digest('hex'),
+    });
+    expect(endUser('user-42')).toBe('user-42');
   });
 
   it('maps tool_choice', () => {

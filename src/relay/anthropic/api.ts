@@ -211,7 +211,9 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
           sendAnthropicError(res, error);
           return;
         }
-        const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
+        const code = (error as { code?: unknown }).code;
+        // Only a failed upstream call is the upstream's fault; anything else is the relay's (500).
+        if (typeof code !== 'string') throw error;
         exchange.outcome = /TIMEOUT/.test(code) ? 'upstream_timeout' : 'upstream_error';
         sendAnthropicError(
           res,

@@ -2,6 +2,7 @@
 // no counterpart upstream is refused with a message that says so (documents) or left out where
 // clients send it routinely and expect no effect from it (cache_control, server tools, thinking
 // blocks of earlier turns).
+import { createHash } from 'node:crypto';
 import { AnthropicFailure } from './errors.js';
 
 export interface AnthropicTextBlock {
@@ -31,7 +32,8 @@ export interface AnthropicToolResultBlock {
 export type AnthropicBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | { type: string; [key: string]: unknown };
 
 export interface AnthropicMessage {
-  role: 'user' | 'assistant';
+  /** "system": a system message between turns, as Claude Code sends them. */
+  role: 'user' | 'assistant' | 'system';
   content: string | AnthropicBlock[];
 }
 
@@ -185,6 +187,14 @@ function systemText(system: AnthropicRequest['system']): string | undefined {
   return joined === '' ? undefined : joined;
 }
 
+/**
+ * OpenAI's end-user id is short; Claude Code sends a JSON object of ids as its user_id. A long one
+ * goes as its SHA-256: the same user still maps to the same id.
+ */
+export function endUser(userId: string): string {
+  return userId.length <= 64 ? userId : createHash('sha256').update(userId).digest('hex');
+}
+
 /** Client tools only: server tools (web search, code execution...) run at Anthropic and are left out. */
 function functionTools(tools: AnthropicTool[] | undefined): OpenAIFunctionTool[] {
   return (tools ?? [])
@@ -215,7 +225,8 @@ export function chatMessages(request: AnthropicRequest): OpenAIMessage[] {
   for (const message of request.messages) {
     if (message.role === 'user') messages.push(...userMessages(message.content));
     else if (message.role === 'assistant') messages.push(assistantMessage(message.content));
-    else throw invalid(`messages: role must be "user" or "assistant", not "${String(message.role).slice(0, 20)}".`);
+    else if (message.role === 'system') messages.push({ role: 'system', content: typeof message.content === 'string' ? message.content : text(message.content) });
+    else throw invalid(`messages: role must be "user", "assistant" or "system", not "${String(message.role).slice(0, 20)}".`);
   }
   return messages;
 }
@@ -230,7 +241,7 @@ export function chatCompletionRequest(request: AnthropicRequest, upstreamModel: 
   if (!reasoning && request.temperature !== undefined) body.temperature = request.temperature;
   if (!reasoning && request.top_p !== undefined) body.top_p = request.top_p;
   if (request.stop_sequences?.length) body.stop = request.stop_sequences;
-  if (request.metadata?.user_id) body.user = request.metadata.user_id;
+  if (request.metadata?.user_id) body.user = endUser(request.metadata.user_id);
   if (tools.length > 0) {
     body.tools = tools;
     const choice = toolChoice(request.tool_choice);
