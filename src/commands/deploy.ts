@@ -71,9 +71,9 @@ Examples:
   $ relay deploy --generate RELAY_METRICS_TOKEN      # saved to .env.local; kept on later deploys
 
 Settings --set can write: RELAY_PATH_PREFIX, RELAY_CORS_ORIGINS, RELAY_MODELS, RELAY_OLLAMA_PATH,
-RELAY_ANTHROPIC, RELAY_ANTHROPIC_MODELS, RELAY_MODE, RELAY_METRICS_TOKEN, REDIS_URL,
-RELAY_PASSTHROUGH_RPM, RELAY_PASSTHROUGH_CONCURRENCY and the RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE
-timings (see the README). They go to the root-only .env.
+RELAY_ANTHROPIC, RELAY_ANTHROPIC_MODELS, RELAY_MODE, RELAY_OPENAI_ORGANIZATION, RELAY_OPENAI_PROJECT,
+RELAY_METRICS_TOKEN, REDIS_URL, RELAY_PASSTHROUGH_RPM, RELAY_PASSTHROUGH_CONCURRENCY and the
+RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to the root-only .env.
 Secrets (RELAY_METRICS_TOKEN, RELAY_OLLAMA_PATH, a REDIS_URL with a password) do not belong in argv,
 where ps, shell history and CI logs see them: use --set-from-env KEY or --generate KEY instead.`,
     )

@@ -38,6 +38,8 @@ Environment:
   RELAY_OLLAMA_PATH            serve an Ollama-compatible API under this secret path (off by default)
   RELAY_ANTHROPIC              on: serve the Anthropic Messages API (Claude Code) over OpenAI models
   RELAY_ANTHROPIC_MODELS       Claude families to OpenAI models, e.g. opus=gpt-5,sonnet=gpt-5,haiku=gpt-5-mini
+  RELAY_OPENAI_ORGANIZATION    OpenAI-Organization sent with the key (clients' own are dropped)
+  RELAY_OPENAI_PROJECT         OpenAI-Project sent with the key (clients' own are dropped)
 
 Example:
   $ echo 'OPENAI_API_KEY=sk-...' > .env.local

@@ -49,6 +49,9 @@ export interface RelayConfig {
   ollamaPath: string | undefined;
   /** The Anthropic Messages API (RELAY_ANTHROPIC=on or RELAY_ANTHROPIC_MODELS); undefined: off. */
   anthropic: AnthropicModels | undefined;
+  /** OpenAI-Organization / OpenAI-Project sent with the server key (RELAY_OPENAI_ORGANIZATION / _PROJECT); clients' are dropped. */
+  openaiOrganization: string | undefined;
+  openaiProject: string | undefined;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com';
@@ -91,6 +94,8 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
     models: parseModelPolicy(env.RELAY_MODELS),
     ollamaPath: parseOllamaPath(env.RELAY_OLLAMA_PATH),
     anthropic: parseAnthropic(env.RELAY_ANTHROPIC, env.RELAY_ANTHROPIC_MODELS),
+    openaiOrganization: parseHeaderValue(env.RELAY_OPENAI_ORGANIZATION, 'RELAY_OPENAI_ORGANIZATION', 'org-...'),
+    openaiProject: parseHeaderValue(env.RELAY_OPENAI_PROJECT, 'RELAY_OPENAI_PROJECT', 'proj_...'),
   };
 }
 
@@ -127,6 +132,14 @@ function parseOllamaPath(text: string | undefined): string | undefined {
     });
   }
   return path;
+}
+
+/** An id sent as a header value: printable ASCII without spaces. */
+function parseHeaderValue(text: string | undefined, name: string, example: string): string | undefined {
+  const value = text?.trim();
+  if (!value) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${name} must be an id such as ${example}; got "${value.slice(0, 40)}"`, { fix: `Copy the id from platform.openai.com (${example}).` });
+  return value;
 }
 
 /** Accepts the base URL with or without a trailing `/v1` or `/`, as the SDKs' own setting is written both ways. */

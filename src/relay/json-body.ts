@@ -36,11 +36,6 @@ export function isMultipart(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
 }
 
-export function isJson(req: IncomingMessage): boolean {
-  const type = (req.headers['content-type'] ?? '').toLowerCase().split(';')[0]!.trim();
-  return type === 'application/json' || type.endsWith('+json');
-}
-
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

@@ -1,10 +1,10 @@
 // Model allow-list and aliases (RELAY_MODELS="gpt-4o-mini,fast=gpt-4o-mini"). Only when it is set
-// does the relay read JSON request bodies, to check and rewrite "model"; multipart uploads are
-// never buffered and pass unchecked.
+// does the relay read JSON request bodies, to check and rewrite "model"; a body it cannot read is
+// refused. Multipart uploads are never buffered and pass unchecked.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
-import { BodyTooLarge, hasBody, isJson, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
+import { BodyTooLarge, hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';
 import { pathOnly } from './paths.js';
 import type { Exchange } from './proxy.js';
@@ -55,6 +55,9 @@ export function filterModelList(policy: ModelPolicy, upstreamModels: ModelEntry[
   }
   return out;
 }
+
+// Fatal: invalid UTF-8 is refused rather than read differently from the upstream; a BOM is kept, so JSON.parse refuses it.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer) => void;
 
@@ -122,15 +125,19 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
       exchange.bytesIn = body.length;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body.toString('utf8'));
+        // An empty body has no model to check.
+        parsed = body.length === 0 ? undefined : JSON.parse(STRICT_UTF8.decode(body));
       } catch {
-        if (isJson(req)) {
-          sendError(res, 400, 'The request body is not valid JSON.', 'invalid_request_error', 'invalid_json');
-          return;
-        }
+        // Whatever the relay cannot read, the upstream might: refused, never forwarded unchecked.
+        sendError(res, 400, 'This relay checks the model of each request and cannot read this body as JSON: send UTF-8 JSON without a byte order mark.', 'invalid_request_error', 'invalid_json');
+        return;
       }
-      const model = (parsed as { model?: unknown } | undefined)?.model;
-      if (typeof model === 'string') {
+      const model = (parsed as { model?: unknown } | null | undefined)?.model;
+      if (model !== undefined && typeof model !== 'string') {
+        sendError(res, 400, '`model` must be a string.', 'invalid_request_error', 'invalid_model');
+        return;
+      }
+      if (model !== undefined) {
         const target = resolveModel(policy, model);
         if (target === undefined) return refuseModel(res, policy, model);
         if (target !== model) body = Buffer.from(JSON.stringify({ ...(parsed as object), model: target }));

@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import type { Timeouts, Upstream } from './config.js';
-import { clientResponseHeaders, isEventStream, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, isEventStream, upstreamRequestHeaders, type UpstreamCredentials } from './headers.js';
 import { hasBody } from './json-body.js';
 import { createUsageTap, type UsageTap } from './access/usage-tap.js';
 import { sendError } from './openai-error.js';
@@ -22,7 +22,7 @@ export interface Exchange {
   ttfbMs: number | undefined;
   requestId: string | undefined;
   outcome: 'ok' | 'client_closed' | 'upstream_error' | 'upstream_timeout';
-  /** Authorization sent upstream; the server key when unset. */
+  /** The client's own Authorization, sent upstream in passthrough mode; the server key when unset. */
   upstreamAuthorization?: string;
   /** Watches the answer for token usage as it streams past (set once headers arrive). */
   usage?: UsageTap;
@@ -241,10 +241,10 @@ function flushQuietHeaders(res: ServerResponse, exchange: Exchange): void {
   if (exchange.bytesOut === 0 && !res.writableEnded && !res.destroyed) res.flushHeaders();
 }
 
-export function createForwarder(upstream: Upstream, apiKey: string, dispatcher: Dispatcher, hooks: ForwarderHooks = {}): Forwarder {
+export function createForwarder(upstream: Upstream, credentials: UpstreamCredentials, dispatcher: Dispatcher, hooks: ForwarderHooks = {}): Forwarder {
   const dispatchUpstream = (forwarded: Forwarded, req: IncomingMessage, payload: Buffer | IncomingMessage | null) => {
     if (forwarded.over) return;
-    const headers = upstreamRequestHeaders(req.headers, apiKey, forwarded.exchange.upstreamAuthorization);
+    const headers = upstreamRequestHeaders(req.headers, credentials, forwarded.exchange.upstreamAuthorization);
     if (Buffer.isBuffer(payload)) headers['content-length'] = String(payload.length);
     dispatcher.dispatch({ origin: upstream.origin, path: upstream.basePath + req.url, method: req.method as Dispatcher.HttpMethod, headers, body: payload }, forwarded);
   };

@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Authenticator } from './auth.js';
 import type { Timeouts, Upstream } from './config.js';
 import { isAllowedOrigin, type CorsPolicy } from './cors.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaders, type UpstreamCredentials } from './headers.js';
 import type { Logger } from './log.js';
 import { resolveModel, type ModelPolicy } from './models.js';
 import { openaiError } from './openai-error.js';
@@ -20,13 +20,15 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 
 export interface RealtimeOptions {
   upstream: Upstream;
-  apiKey: string;
+  credentials: UpstreamCredentials;
   timeouts: Timeouts;
   auth: Authenticator;
   pathPrefix: string;
   cors: CorsPolicy | undefined;
   models: ModelPolicy | undefined;
   logger: Logger;
+  /** The path as the log may show it (never the Ollama secret). */
+  loggedPath(target: string): string;
   /** Called when a session starts and ends, so shutdown can wait for sessions like requests. */
   onOpen(): void;
   onClose(): void;
@@ -57,8 +59,16 @@ export function splitSubprotocols(header: string | undefined): { token: string |
   return { token, kept };
 }
 
+/** The upstream's handshake answer (head ends at `headEnd`) without its Set-Cookie lines: its cookies are for its own domain. */
+function withoutCookies(answer: Buffer, headEnd: number): Buffer {
+  const head = answer.subarray(0, headEnd).toString('latin1');
+  if (!/\r\nset-cookie2?:/i.test(head)) return answer;
+  const kept = head.split('\r\n').filter((line) => !/^set-cookie2?:/i.test(line));
+  return Buffer.concat([Buffer.from(kept.join('\r\n'), 'latin1'), answer.subarray(headEnd)]);
+}
+
 export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
-  const { upstream, apiKey, timeouts, auth, logger } = options;
+  const { upstream, credentials, timeouts, auth, logger } = options;
   const upstreamUrl = new URL(upstream.origin);
   const secure = upstreamUrl.protocol === 'https:';
   const upstreamPort = Number(upstreamUrl.port) || (secure ? 443 : 80);
@@ -76,7 +86,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
     handleUpgrade(req, client, head) {
       const startedAt = performance.now();
       const target = req.url ?? '';
-      const fields: Record<string, string | number | undefined> = { path: pathOnly(target).slice(0, 200) };
+      const fields: Record<string, string | number | undefined> = { path: options.loggedPath(target).slice(0, 200) };
       let logged = false;
       const log = (outcome: Outcome, status: number | undefined, upstreamSocket?: Socket) => {
         if (logged) return;
@@ -127,7 +137,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
         }
       }
 
-      const headers = upstreamRequestHeaders(req.headers, apiKey);
+      const headers = upstreamRequestHeaders(req.headers, credentials);
       // The upstream sees a server-to-server connection: no browser origin, no relay token.
       delete headers['sec-websocket-protocol'];
       delete headers.origin;
@@ -168,7 +178,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
         remote.off('data', readHead);
         // The upstream's answer goes to the client as it is: its 101 (subprotocol, extensions, accept
         // key for the client's own Sec-WebSocket-Key) or its error, which says what went wrong.
-        client.write(pending);
+        client.write(withoutCookies(pending, end));
         remote.pipe(client);
       };
       remote.on('data', readHead);

@@ -11,6 +11,7 @@ import { METRICS_PATH, serveMetrics } from './access/metrics.js';
 import { sendRateLimited } from './access/rate-limit-response.js';
 import type { Authenticator, TokenSet } from './auth.js';
 import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders } from './cors.js';
+import type { UpstreamCredentials } from './headers.js';
 import type { Logger } from './log.js';
 import { createModelGate } from './models.js';
 import { createOllamaApi } from './ollama/api.js';
@@ -38,19 +39,27 @@ function isHealthCheck(req: IncomingMessage): boolean {
 }
 
 export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
-  const access = await createAccess(config.access, { apiKey: config.apiKey, envTokens: config.tokens }, logger);
+  const access = await createAccess(config.access, { envTokens: config.tokens }, logger);
   // Realtime sessions are let in by the same tokens as HTTP requests.
   const auth: Authenticator = {
     check: (authorization) => access.registry.identify(authorization) !== undefined,
     update: (tokens) => access.registry.setEnvTokens(tokens),
     isOpen: () => access.registry.isOpen(),
   };
+  const credentials: UpstreamCredentials = {
+    apiKey: config.apiKey,
+    organization: config.openaiOrganization,
+    project: config.openaiProject,
+    carriesToken: (value) => access.registry.carriesToken(value),
+  };
   const agent = createUpstreamAgent(config.timeouts);
-  const forwarder = createForwarder(config.upstream, config.apiKey, agent, { streamOpened: () => access.metrics.streamOpened() });
-  const caller = createUpstreamCaller(config.upstream, config.apiKey, agent);
+  const forwarder = createForwarder(config.upstream, credentials, agent, { streamOpened: () => access.metrics.streamOpened() });
+  const caller = createUpstreamCaller(config.upstream, credentials, agent);
   const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
   const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
   const anthropic = config.anthropic && createAnthropicApi(caller, { models: config.anthropic, allowed: config.models });
+  // The Ollama path is a secret: it never reaches the log.
+  const loggedPath = (target: string, ollamaRest = ollama?.match(target)) => (ollama ? ollama.loggedPath(target, ollamaRest) : pathOnly(target));
   const { cors, pathPrefix } = config;
   const failed = (res: ServerResponse, error: unknown) => {
     logger.error('unexpected relay failure', { error: String(error) });
@@ -79,13 +88,14 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   };
   const realtime = createRealtimeProxy({
     upstream: config.upstream,
-    apiKey: config.apiKey,
+    credentials,
     timeouts: config.timeouts,
     auth,
     pathPrefix,
     cors,
     models: config.models,
     logger,
+    loggedPath,
     onOpen: () => inFlight++,
     onClose: finished,
   });
@@ -95,8 +105,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     const exchange: Exchange = { status: 0, bytesIn: 0, bytesOut: 0, ttfbMs: undefined, requestId: undefined, outcome: 'ok' };
     const target = req.url ?? '';
     const ollamaRest = ollama?.match(target);
-    // The Ollama path is a secret: it never reaches the log.
-    const loggedPath = ollamaRest === undefined ? pathOnly(target) : `/<ollama>${pathOnly(ollamaRest)}`;
+    const logPath = loggedPath(target, ollamaRest);
     let admitted: Admitted | undefined;
     let held: Acquired | undefined;
     inFlight++;
@@ -114,7 +123,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
         if (admitted && exchange.usage) access.account(admitted, exchange.usage.finish(), { bytesIn: exchange.bytesIn, failed: exchange.outcome !== 'ok' });
         logger.request({
           method: req.method,
-          path: loggedPath,
+          path: logPath,
           token: admitted?.name,
           status,
           outcome: exchange.outcome,

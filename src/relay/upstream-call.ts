@@ -2,6 +2,7 @@
 // the same undici dispatcher as the proxy: one HTTP client, one connection pool, one set of timeouts.
 import type { Dispatcher } from 'undici';
 import type { Upstream } from './config.js';
+import { accountHeaders, type UpstreamCredentials } from './headers.js';
 
 export interface UpstreamCaller {
   /**
@@ -13,13 +14,20 @@ export interface UpstreamCaller {
   json(path: string, signal?: AbortSignal, authorization?: string): Promise<{ status: number; headers: Dispatcher.ResponseData['headers']; json: unknown }>;
 }
 
-export function createUpstreamCaller(upstream: Upstream, apiKey: string, dispatcher: Dispatcher): UpstreamCaller {
-  const call: UpstreamCaller['call'] = (method, path, body, signal, authorization = `Bearer ${apiKey}`) =>
+export function createUpstreamCaller(upstream: Upstream, credentials: UpstreamCredentials, dispatcher: Dispatcher): UpstreamCaller {
+  const account = accountHeaders(credentials);
+  // The server's organization and project go with the server key only.
+  const call: UpstreamCaller['call'] = (method, path, body, signal, authorization) =>
     dispatcher.request({
       origin: upstream.origin,
       path: upstream.basePath + path,
       method,
-      headers: { authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(authorization === undefined ? account : {}),
+        authorization: authorization ?? `Bearer ${credentials.apiKey}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? null : JSON.stringify(body),
       signal,
     });

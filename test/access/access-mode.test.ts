@@ -9,13 +9,13 @@ const registry = createTokenRegistry({
   envTokens: { current: 'env-token' },
   file: addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex('tok-alice'), rpm: 5 }, Date.now()),
 });
-const relay: AccessContext = { mode: 'relay', registry, apiKey: 'sk-server', passthroughLimits: {} };
-const passthrough: AccessContext = { mode: 'passthrough', registry, apiKey: undefined, passthroughLimits: { rpm: 30 } };
+const relay: AccessContext = { mode: 'relay', registry, passthroughLimits: {} };
+const passthrough: AccessContext = { mode: 'passthrough', registry, passthroughLimits: { rpm: 30 } };
 
 describe('relay mode', () => {
-  it('sends the server key upstream and limits by token name', () => {
+  it('sends the server key upstream (no client authorization) and limits by token name', () => {
     expect(decideAccess({ headers: { authorization: 'Bearer tok-alice' }, remoteAddress: '127.0.0.1' }, relay)).toEqual({
-      ok: true, name: 'alice', upstreamAuthorization: 'Bearer sk-server', limiterKey: 'token:alice', limits: { rpm: 5 }, who: 'token alice', storeUsage: true,
+      ok: true, name: 'alice', upstreamAuthorization: undefined, limiterKey: 'token:alice', limits: { rpm: 5 }, who: 'token alice', storeUsage: true,
     });
     expect(decideAccess({ headers: { authorization: 'Bearer env-token' }, remoteAddress: '127.0.0.1' }, relay)).toMatchObject({ name: 'default', limiterKey: 'token:default' });
     expect(decideAccess({ headers: { authorization: 'Bearer sk-client' }, remoteAddress: '127.0.0.1' }, relay)).toMatchObject({ ok: false, status: 401 });

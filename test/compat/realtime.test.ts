@@ -23,6 +23,8 @@ interface Opened {
   ws: WebSocket;
   /** Events as they arrive, text parsed as JSON. */
   next(): Promise<Record<string, unknown>>;
+  /** The relay's answer to the handshake (its 101). */
+  handshake: IncomingMessage;
 }
 
 async function open(url: string, protocols: string[] = [], headers: Record<string, string> = {}): Promise<Opened> {
@@ -36,8 +38,10 @@ async function open(url: string, protocols: string[] = [], headers: Record<strin
     if (waiter) waiter(event);
     else queue.push(event);
   });
+  let handshake: IncomingMessage | undefined;
+  ws.once('upgrade', (response) => (handshake = response));
   await once(ws, 'open');
-  return { ws, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiters.push(resolve))) };
+  return { ws, handshake: handshake!, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiters.push(resolve))) };
 }
 
 /** The HTTP status the relay answered a handshake with, when it refused it. */
@@ -53,13 +57,16 @@ async function refusedWith(url: string, protocols: string[] = [], headers: Recor
 
 describe('Realtime WebSocket through the relay', () => {
   it('accepts the relay token as a bearer header and sends the server key upstream', async () => {
-    const { ws, next } = await open(`${base}?model=gpt-realtime`, [], { authorization: `Bearer ${stack.token}`, 'openai-beta': 'realtime=v1' });
+    const { ws, next, handshake } = await open(`${base}?model=gpt-realtime`, [], { authorization: `Bearer ${stack.token}`, 'openai-beta': 'realtime=v1', cookie: 'app_session=private', 'x-api-key': stack.token });
     expect(await next()).toMatchObject({ type: 'session.created' });
     const session = stack.upstream.realtime.at(-1)!;
     expect(session.url).toBe('/v1/realtime?model=gpt-realtime');
     expect(session.headers.authorization).toBe(`Bearer ${stack.key}`);
     expect(session.headers['openai-beta']).toBe('realtime=v1');
     expect(JSON.stringify(session.headers)).not.toContain(stack.token);
+    expect(session.headers.cookie).toBeUndefined();
+    // The upstream's cookies stay with the upstream.
+    expect(handshake.headers['set-cookie']).toBeUndefined();
     ws.close();
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createTokenRegistry } from '../../src/relay/access/token-registry.js';
 import { bearerToken, type TokenSet } from '../../src/relay/auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/relay/headers.js';
+import { addToken, emptyTokensFile, sha256Hex } from '../../src/relay/access/tokens-file.js';
 
 /** The relay's check for RELAY_TOKEN (and a rotation's previous token), as the server makes it. */
 function tokenCheck(tokens: TokenSet, now: () => number = Date.now) {
@@ -61,13 +62,31 @@ describe('headers crossing the relay', () => {
         'content-type': 'application/json',
         'openai-organization': 'org-1',
       },
-      'sk-server',
+      { apiKey: 'sk-server', carriesToken: () => false },
     );
-    expect(out).toEqual({ 'content-type': 'application/json', 'openai-organization': 'org-1', authorization: 'Bearer sk-server' });
+    expect(out).toEqual({ 'content-type': 'application/json', authorization: 'Bearer sk-server' });
   });
 
-  it('passes response headers except hop-by-hop, and marks event streams unbuffered', () => {
-    const out = clientResponseHeaders({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'transfer-encoding': 'chunked', connection: 'close', 'retry-after': '3' });
+  it("sends the server's organization and project with the server key, the client's with its own key", () => {
+    const credentials = { apiKey: 'sk-server', organization: 'org-server', project: 'proj_server', carriesToken: () => false };
+    const client = { 'openai-organization': 'org-client', 'openai-project': 'proj_client' };
+    expect(upstreamRequestHeaders(client, credentials)).toEqual({ 'openai-organization': 'org-server', 'openai-project': 'proj_server', authorization: 'Bearer sk-server' });
+    expect(upstreamRequestHeaders(client, credentials, 'Bearer sk-client')).toEqual({ ...client, authorization: 'Bearer sk-client' });
+  });
+
+  it('drops credential headers and any header holding a relay token', () => {
+    const named = 'ab'.repeat(32);
+    const registry = createTokenRegistry({ envTokens: { current: 'env-token' }, file: addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex(named) }, Date.now()) });
+    const out = upstreamRequestHeaders(
+      { 'x-api-key': 'anything', cookie: 'a=b', 'x-a': 'xenv-tokenx', 'x-b': `token=${named};`, 'x-c': `${named}0`, 'x-d': 'cd'.repeat(32), accept: 'application/json' },
+      { apiKey: 'sk-server', carriesToken: (value) => registry.carriesToken(value) },
+    );
+    // x-c: a longer hex run could hide a token, x-d: 64 hex digits that are no token.
+    expect(out).toEqual({ 'x-d': 'cd'.repeat(32), accept: 'application/json', authorization: 'Bearer sk-server' });
+  });
+
+  it('passes response headers except hop-by-hop and cookies, and marks event streams unbuffered', () => {
+    const out = clientResponseHeaders({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'transfer-encoding': 'chunked', connection: 'close', 'retry-after': '3', 'set-cookie': ['__cf_bm=1'] });
     expect(out).toEqual({ 'content-type': 'text/event-stream', 'x-request-id': 'req_1', 'retry-after': '3', 'x-accel-buffering': 'no', 'cache-control': 'no-cache' });
   });
 });

@@ -329,7 +329,8 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
       } else if (path === '/v1/hang') {
         // Never answers: for the relay's first-byte timeout.
       } else if (path?.startsWith('/v1/')) {
-        json(res, 200, { echo: { method: req.method, url: req.url } });
+        // As api.openai.com's CDN does: a cookie the relay must not hand to its clients.
+        json(res, 200, { echo: { method: req.method, url: req.url } }, { 'set-cookie': '__cf_bm=upstream-cookie; path=/; HttpOnly' });
       } else {
         json(res, 404, { error: { message: 'fake upstream: no such route', type: 'invalid_request_error', code: 'not_found', param: null } });
       }
@@ -338,6 +339,8 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
     }
   });
   const wss = new WebSocketServer({ noServer: true });
+  // The CDN's cookie rides on the handshake answer too.
+  wss.on('headers', (headers) => headers.push('Set-Cookie: __cf_bm=upstream-cookie; path=/; HttpOnly'));
   server.on('upgrade', (req, socket, head) => {
     if (!(req.url ?? '').startsWith('/v1/realtime')) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');

@@ -14,8 +14,8 @@ export interface Admitted {
   ok: true;
   /** Token name for logs, metrics and usage: a name from the tokens file, "default", or "passthrough". */
   name: string;
-  /** The Authorization header value to send upstream. */
-  upstreamAuthorization: string;
+  /** The client's own Authorization, sent upstream in passthrough mode; undefined: the server key goes. */
+  upstreamAuthorization: string | undefined;
   /** Limiter key: `token:<name>` or `ip:<client address>`. */
   limiterKey: string;
   limits: TokenLimits;
@@ -34,8 +34,6 @@ export interface Rejected {
 export interface AccessContext {
   mode: RelayMode;
   registry: TokenRegistry;
-  /** OPENAI_API_KEY; unused (and may be absent) in passthrough mode. */
-  apiKey: string | undefined;
   /** Per-address limits in passthrough mode (RELAY_PASSTHROUGH_RPM / _CONCURRENCY). */
   passthroughLimits: TokenLimits;
 }
@@ -73,7 +71,7 @@ function admittedAs(identity: Identity, context: AccessContext): Admitted {
     admitted = Object.freeze({
       ok: true as const,
       name: identity.name,
-      upstreamAuthorization: `Bearer ${context.apiKey}`,
+      upstreamAuthorization: undefined,
       limiterKey: `token:${identity.name}`,
       limits: identity.limits,
       who: `token ${identity.name}`,

@@ -30,7 +30,7 @@ export interface Access {
   close(): Promise<void>;
 }
 
-export async function createAccess(config: AccessConfig, base: { apiKey: string | undefined; envTokens: TokenSet }, logger: Logger): Promise<Access> {
+export async function createAccess(config: AccessConfig, base: { envTokens: TokenSet }, logger: Logger): Promise<Access> {
   const registry = createTokenRegistry({ envTokens: base.envTokens });
   let follower: TokensFileFollower | undefined;
   if (config.tokensFile !== undefined) follower = await followTokensFile(config.tokensFile, registry, logger);
@@ -49,7 +49,7 @@ export async function createAccess(config: AccessConfig, base: { apiKey: string 
       })
     : createMemoryLimiter();
   const usage = config.dataDir !== undefined && config.mode === 'relay' ? await openUsageStore(config.dataDir) : undefined;
-  const context = { mode: config.mode, registry, apiKey: base.apiKey, passthroughLimits: config.passthroughLimits };
+  const context = { mode: config.mode, registry, passthroughLimits: config.passthroughLimits };
 
   return {
     config,

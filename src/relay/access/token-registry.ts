@@ -22,6 +22,8 @@ export interface TokenRegistry {
   setFile(file: TokensFile | undefined): void;
   /** Names of the tokens accepted now (for logs; never a hash). */
   activeNames(): string[];
+  /** True when `text` holds a relay token: RELAY_TOKEN (or the previous one) anywhere, a named token as a word. */
+  carriesToken(text: string): boolean;
 }
 
 interface Accepted {
@@ -32,6 +34,10 @@ interface Accepted {
 
 /** Authorization headers remembered as accepted; past this the memory starts over. */
 const KNOWN_MAX = 1000;
+
+/** Named tokens are 64 hex digits (`relay token add`, generateRelayToken). */
+const NAMED_TOKEN_LENGTH = 64;
+const HEX_RUN = /[0-9a-fA-F]{64,}/g;
 
 const OPEN: Identity = Object.freeze({ name: DEFAULT_TOKEN_NAME, limits: Object.freeze({}) });
 
@@ -56,6 +62,9 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
   // load, and a regex match per request). Only accepted tokens go in, and it is emptied with the
   // registry; spelling variants of one header ("bearer", spaces) are bounded by KNOWN_MAX.
   let known = new Map<string, Accepted>();
+  // RELAY_TOKEN and a rotation's previous token, whose values the relay holds.
+  let plain: string[] = [];
+  let namedTokens = false;
 
   const rebuild = () => {
     const next = new Map<string, Accepted>();
@@ -71,6 +80,8 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
     if (envTokens.current !== undefined) next.set(sha256Hex(envTokens.current), { identity: defaultIdentity, until: Infinity });
     byHash = next;
     known = new Map();
+    plain = [envTokens.current, envTokens.previous?.token].filter((token): token is string => token !== undefined && token !== '');
+    namedTokens = (file?.tokens.length ?? 0) > 0;
   };
   rebuild();
 
@@ -98,6 +109,16 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
     setFile(next) {
       file = next;
       rebuild();
+    },
+    carriesToken(text) {
+      for (const token of plain) if (text.includes(token)) return true;
+      if (!namedTokens || text.length < NAMED_TOKEN_LENGTH) return false;
+      // Named tokens are only known by their hash: each 64-hex-digit word is hashed and looked up.
+      for (const [run] of text.matchAll(HEX_RUN)) {
+        // A longer run could hold a token anywhere inside; not worth a hash per offset.
+        if (run.length > NAMED_TOKEN_LENGTH || byHash.has(sha256Hex(run))) return true;
+      }
+      return false;
     },
     activeNames() {
       const at = now();

@@ -32,6 +32,8 @@ export const OLLAMA_VERSION = '0.12.0';
 export interface OllamaApi {
   /** The rest of `target` after the secret path, or undefined when `target` does not start with it. */
   match(target: string): string | undefined;
+  /** The target's path as the log may show it: `/<ollama>/...` under the secret path, and never the secret in any form. */
+  loggedPath(target: string, rest: string | undefined): string;
   handle(req: IncomingMessage, res: ServerResponse, rest: string, exchange: Exchange): Promise<void>;
 }
 
@@ -47,6 +49,21 @@ function sendOllamaError(res: ServerResponse, status: number, message: string): 
     return;
   }
   sendJson(res, status, { error: message });
+}
+
+/** What the log shows for a path that holds the secret elsewhere than at its start. */
+export const HIDDEN_PATH = '<path holding the Ollama secret>';
+
+/** True when `path` holds `secret` (lower case), raw or percent-encoded any number of times, in any case. */
+export function holdsSecret(path: string, secret: string): boolean {
+  let text = path.toLowerCase();
+  for (;;) {
+    if (text.includes(secret)) return true;
+    // Each round is shorter than the last, so this ends.
+    const decoded = text.replace(/%([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))).toLowerCase();
+    if (decoded === text) return false;
+    text = decoded;
+  }
 }
 
 function digest(text: string): Buffer {
@@ -65,6 +82,7 @@ interface ChatChunk {
 
 export function createOllamaApi(secretPath: string, caller: UpstreamCaller, models: ModelPolicy | undefined): OllamaApi {
   const secretDigest = digest(secretPath);
+  const secret = secretPath.slice(secretPath.lastIndexOf('/') + 1).toLowerCase();
 
   const upstreamModel = (requested: unknown): { name: string; target: string } => {
     const name = modelName(typeof requested === 'string' ? requested : '');
@@ -211,6 +229,11 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
       // Hash, then compare: constant time whatever the lengths. A target that merely starts with
       // the secret ("/<secret>x") is still claimed here, so the secret never reaches the log.
       return timingSafeEqual(digest(target.slice(0, secretPath.length)), secretDigest) ? target.slice(secretPath.length) : undefined;
+    },
+    loggedPath(target, rest) {
+      const path = pathOnly(rest ?? target);
+      if (holdsSecret(path, secret)) return HIDDEN_PATH;
+      return rest === undefined ? path : `/<ollama>${path}`;
     },
     async handle(req, res, rest, exchange) {
       const abort = new AbortController();
