@@ -1,6 +1,8 @@
 // Reads ONE key out of a dotenv-style file (the operator's .env.local) without ever holding the
 // rest of it: the other lines are someone's other secrets and must stay where they are.
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readFile, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parse } from 'dotenv';
 
 /**
@@ -48,17 +50,42 @@ export function withEnvValue(text: string, name: string, value: string): string 
 
 /**
  * Sets one key in a dotenv file, keeping every other line as it was. The file ends up mode 600
- * (it holds secrets) and is replaced atomically.
+ * (it holds secrets) and is replaced atomically: a temp file under a random name, created
+ * exclusively (O_EXCL, so a planted file or link there is never followed), then renamed over it.
+ * A symlinked file is written through to its target, the link kept. Says whether group or others
+ * could read the file before, so the command can warn.
  */
-export async function writeEnvFileValue(path: string, name: string, value: string): Promise<void> {
+export async function writeEnvFileValue(path: string, name: string, value: string): Promise<{ wasReadableByOthers: boolean }> {
+  const target = await linkTarget(path);
   let text = '';
+  let mode: number | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    [text, { mode }] = await Promise.all([readFile(target, 'utf8'), stat(target)]);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, withEnvValue(text, name, value), { mode: 0o600 });
-  await chmod(temp, 0o600);
-  await rename(temp, path);
+  const temp = `${target}.${randomBytes(8).toString('hex')}.tmp`;
+  const file = await open(temp, 'wx', 0o600);
+  try {
+    await file.writeFile(withEnvValue(text, name, value));
+    await file.chmod(0o600); // the umask may have taken bits the mode above asked for; 600 is the point
+    await file.close();
+    await rename(temp, target);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { wasReadableByOthers: mode !== undefined && (mode & 0o077) !== 0 };
+}
+
+/** The file a path names, through any symlinks (even one whose target does not exist yet). */
+async function linkTarget(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const link = await lstat(path).catch(() => undefined);
+    return link?.isSymbolicLink() ? resolve(dirname(path), await readlink(path)) : path;
+  }
 }

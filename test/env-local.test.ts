@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +67,39 @@ describe('a key whose name starts like the one asked for', () => {
     const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
     await writeFile(join(dir, '.env.local'), 'OPENAI_API_KEY=sk-right\nOPENAI_API_KEY_OLD=sk-decoy\n');
     expect(await readEnvFileValue(join(dir, '.env.local'), 'OPENAI_API_KEY')).toBe('sk-right');
+  });
+
+  it('writes through a symlinked .env.local to its target, keeping the link', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    await mkdir(join(dir, 'secrets'));
+    const target = join(dir, 'secrets', 'relay.env');
+    await writeFile(target, 'OPENAI_API_KEY=sk-keep\n', { mode: 0o600 });
+    await symlink(target, join(dir, '.env.local'));
+    await writeEnvFileValue(join(dir, '.env.local'), 'RELAY_TOKEN', 'tok');
+    expect((await lstat(join(dir, '.env.local'))).isSymbolicLink()).toBe(true);
+    expect(await readFile(target, 'utf8')).toBe('OPENAI_API_KEY=sk-keep\nRELAY_TOKEN=tok\n');
+  });
+
+  it('creates its temp file exclusively under a random name: a planted link is not followed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'untouched\n');
+    const path = join(dir, '.env.local');
+    // The name today's main would use, planted by someone who can write the directory.
+    await symlink(victim, `${path}.${process.pid}.tmp`);
+    await writeEnvFileValue(path, 'RELAY_TOKEN', 'tok');
+    expect(await readFile(victim, 'utf8')).toBe('untouched\n');
+    expect(await readFile(path, 'utf8')).toBe('RELAY_TOKEN=tok\n');
+    expect((await readdir(dir)).sort()).toEqual(['.env.local', `.env.local.${process.pid}.tmp`, 'victim'].sort());
+  });
+
+  it('says when the file was readable by others before it was made 600', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    const path = join(dir, '.env.local');
+    await writeFile(path, 'OPENAI_API_KEY=sk-keep\n', { mode: 0o644 });
+    await chmod(path, 0o644);
+    expect(await writeEnvFileValue(path, 'RELAY_TOKEN', 'a')).toEqual({ wasReadableByOthers: true });
+    expect(await writeEnvFileValue(path, 'RELAY_TOKEN', 'b')).toEqual({ wasReadableByOthers: false });
+    expect(await writeEnvFileValue(join(dir, 'new.env'), 'RELAY_TOKEN', 'c')).toEqual({ wasReadableByOthers: false });
   });
 });

@@ -6,7 +6,6 @@ import { checkAppDir } from '../app-dir.js';
 import { readLocalApiKey } from '../deploy-env.js';
 import { checkDomainName, checkDomainPointsAtHost, resolveDomain } from '../dns-check.js';
 import { formatDuration } from '../duration.js';
-import { writeEnvFileValue } from '../env-local.js';
 import { ConfigError, RelayError } from '../errors.js';
 import { parseTarget } from '../host/target.js';
 import { certSteps, type CertSettings } from '../operations/cert.js';
@@ -25,6 +24,7 @@ import { printSummary, progressEvents, terminalSafe } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { saveToEnvFile } from './env-file.js';
 
 interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   tls: boolean;
@@ -99,7 +99,7 @@ DNS records) is checked before the first SSH command.`,
         const deploy = await prepareDeploy(host, { ...inputs.deploy, serverName, tlsPending: cert !== undefined });
         await saveGenerated(options.envFile, deploy.generated);
         printSummary(await runPlan(host, deploy.steps, progressEvents()));
-        await writeEnvFileValue(options.envFile, 'RELAY_TOKEN', deploy.token.token);
+        await saveToEnvFile(options.envFile, 'RELAY_TOKEN', deploy.token.token);
         await rememberSettings({ appDir, ...(domain ? { domain } : {}) });
 
         if (cert) {

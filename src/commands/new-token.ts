@@ -1,13 +1,13 @@
 // Where a new token goes, decided before the host is touched: on a terminal it is shown once;
 // without one it must go where the operator said (--save FILE, --print), or nothing changes.
 import chalk from 'chalk';
-import { writeEnvFileValue } from '../env-local.js';
 import { ConfigError, RelayError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { runPlan, type PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
 import { tokenFingerprint } from '../token.js';
 import { printSummary, progressEvents } from './output.js';
+import { saveToEnvFile } from './env-file.js';
 
 export interface TokenDestination {
   /** The label the token is known by ("default" for RELAY_TOKEN, else its name). */
@@ -58,7 +58,7 @@ export async function deliverToken(destination: TokenDestination, token: string)
   const out = reportStream(destination);
   const fingerprint = tokenFingerprint(token);
   if (destination.save) {
-    await writeEnvFileValue(destination.save.file, destination.save.variable, token);
+    await saveToEnvFile(destination.save.file, destination.save.variable, token);
     out.write(`New token "${destination.name}" ${fingerprint} saved to ${destination.save.file} as ${destination.save.variable} (mode 600).\n`);
   }
   if (destination.print) process.stdout.write(`${token}\n`);

@@ -2,9 +2,9 @@
 // whose values never appear in argv. Parsing, the warning for a secret given with --set, saving.
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { writeEnvFileValue } from '../env-local.js';
 import { GENERATED_SETTINGS, secretsOnCommandLine, settingsFromEnvironment } from '../setting-sources.js';
 import { collect } from './deploy.js';
+import { saveToEnvFile } from './env-file.js';
 
 export interface SettingFlags {
   set: string[];
@@ -30,7 +30,7 @@ export function settingPairs(flags: SettingFlags): string[] {
 /** Saves what --generate made to the operator's env file (mode 600) before the host is changed. */
 export async function saveGenerated(envFile: string, generated: Record<string, string>): Promise<void> {
   for (const [name, value] of Object.entries(generated)) {
-    await writeEnvFileValue(envFile, name, value);
+    await saveToEnvFile(envFile, name, value);
     process.stdout.write(`${name} generated and saved to ${envFile} (mode 600)\n`);
   }
 }
