@@ -224,6 +224,8 @@ function printNextSteps(origin: string, token: string, onlyFingerprint: boolean,
     `  openai (JavaScript)  new OpenAI({ baseURL: '${base}', apiKey: process.env.RELAY_TOKEN })`,
     `  openai (Python)      OpenAI(base_url="${base}", api_key=os.environ["RELAY_TOKEN"])`,
     `  curl                 curl ${base}/models -H "Authorization: Bearer $RELAY_TOKEN"`,
+    `  Claude Code          ANTHROPIC_BASE_URL=${origin}   ANTHROPIC_AUTH_TOKEN=<RELAY_TOKEN>   (optional: ANTHROPIC_MODEL=gpt-5)`,
+    '                       once the relay maps Claude models: relay deploy --set RELAY_ANTHROPIC_MODELS=opus=gpt-5,sonnet=gpt-5,haiku=gpt-5-mini',
     '',
     `Then: ${chalk.bold('relay logs -f')} to watch requests, ${chalk.bold('relay rotate-token')} to replace the token.`,
   ];

@@ -278,7 +278,7 @@ describe('models.list', () => {
 
 describe('accounting', () => {
   it('counts usage per token and upstream model from the upstream\'s numbers, and logs each request', async () => {
-    await eventually(() => usageRows().some((row) => row.model === MODELS.scripted && Number(row.requests) >= 4), 5_000);
+    await eventually(() => usageRows().some((row) => row.model === MODELS.scripted && Number(row.requests) >= 4), 15_000);
     const rows = usageRows();
     // Four scripted answers (tool round trips, JSON and streamed) of 120 prompt + 30 completion tokens.
     expect(rows.find((row) => row.model === MODELS.scripted)).toMatchObject({ requests: 4, promptTokens: 480, completionTokens: 120, notReported: 0, errors: 0 });
