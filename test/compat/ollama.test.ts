@@ -15,7 +15,7 @@ let ollama: Ollama;
 
 beforeAll(async () => {
   stack = await startRelayStack(
-    { RELAY_OLLAMA_PATH: SECRET, RELAY_MODELS: `gpt-fake,fast=gpt-fake,${MODELS.paced},${MODELS.toolCall},${MODELS.rateLimited},${MODELS.endless}` },
+    { RELAY_OLLAMA_PATH: SECRET, RELAY_MODELS: `gpt-fake,fast=gpt-fake,${MODELS.paced},${MODELS.toolCall},${MODELS.rateLimited},${MODELS.endless},${MODELS.brokenStream}` },
     { models: ['gpt-fake', 'gpt-other', MODELS.paced, MODELS.toolCall] },
   );
   ollama = new Ollama({ host: `${stack.relay.url}${SECRET}` });
@@ -122,6 +122,37 @@ describe('Ollama API emulation', () => {
     const unknown = await fetch(`${stack.relay.url}${SECRET}/api/pull`, { method: 'POST', body: '{}' });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: expect.any(String) });
+  });
+
+  it('embeds, one input or many, through /v1/embeddings', async () => {
+    const many = await ollama.embed({ model: 'fast', input: ['one', 'two'] });
+    expect(many).toMatchObject({ model: 'fast', embeddings: [[0, 0.5, -0.25], [1, 0.5, -0.25]], prompt_eval_count: 6 });
+    expect(stack.upstream.seen.at(-1)).toMatchObject({ url: '/v1/embeddings', headers: { authorization: `Bearer ${stack.key}` } });
+    expect(stack.upstream.chatBodies.at(-1)).toMatchObject({ model: 'gpt-fake', input: ['one', 'two'], encoding_format: 'float' });
+    expect(await ollama.embed({ model: 'gpt-fake', input: 'one', dimensions: 3 })).toMatchObject({ embeddings: [[0, 0.5, -0.25]] });
+    expect(stack.upstream.chatBodies.at(-1)).toMatchObject({ input: ['one'], dimensions: 3 });
+    // The older endpoint: one prompt, one embedding.
+    expect(await ollama.embeddings({ model: 'gpt-fake', prompt: 'one' })).toEqual({ embedding: [0, 0.5, -0.25] });
+    await expect(ollama.embed({ model: 'gpt-other', input: 'x' })).rejects.toMatchObject({ status_code: 404 });
+  });
+
+  it('ends a stream the upstream cuts with an Ollama error line, not a cut socket', async () => {
+    const parts: string[] = [];
+    const reading = (async () => {
+      for await (const part of await ollama.chat({ model: MODELS.brokenStream, messages: [{ role: 'user', content: 'hi' }], stream: true })) parts.push(part.message.content);
+    })();
+    await expect(reading).rejects.toThrow(/upstream/);
+    expect(parts).toEqual(['part0 ']);
+    const raw = await fetch(`${stack.relay.url}${SECRET}/api/generate`, { method: 'POST', body: JSON.stringify({ model: MODELS.brokenStream, prompt: 'hi' }) });
+    const lines = (await raw.text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.at(-1)).toEqual({ error: expect.stringContaining('upstream') });
+  });
+
+  it('answers with or without a trailing slash', async () => {
+    const slashed = await fetch(`${stack.relay.url}${SECRET}/api/tags/`);
+    expect(slashed.status).toBe(200);
+    expect(await slashed.json()).toEqual(await (await fetch(`${stack.relay.url}${SECRET}/api/tags`)).json());
+    expect((await fetch(`${stack.relay.url}${SECRET}/api/version/`)).status).toBe(200);
   });
 
   it("serves Ollama's OpenAI-compatible /v1 under the secret path too, which Copilot chats through", async () => {

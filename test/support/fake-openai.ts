@@ -71,6 +71,8 @@ export const MODELS = {
    * Streamed in small pieces, usage last, as OpenAI does.
    */
   scripted: 'scripted-tools',
+  /** Streams one chunk, then the upstream connection is cut. */
+  brokenStream: 'broken-stream',
 } as const;
 
 /** `status-429` and the like answer with that HTTP status and an OpenAI error body. */
@@ -277,6 +279,12 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
         const id = decodeURIComponent(path.slice('/v1/models/'.length));
         if (modelIds.includes(id)) json(res, 200, { id, object: 'model', created: 1, owned_by: 'fake' });
         else json(res, 404, { error: { message: `The model '${id}' does not exist`, type: 'invalid_request_error', code: 'model_not_found', param: 'model' } });
+      } else if (req.method === 'POST' && path === '/v1/embeddings') {
+        const body = await readJson(req);
+        chatBodies.push(body);
+        const inputs = Array.isArray(body.input) ? body.input : [body.input];
+        const data = inputs.map((_, index) => ({ object: 'embedding', index, embedding: [index, 0.5, -0.25] }));
+        json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: 3 * inputs.length, total_tokens: 3 * inputs.length } });
       } else if (req.method === 'POST' && path === '/v1/chat/completions') {
         const body = await readJson(req);
         chatBodies.push(body);
@@ -290,6 +298,10 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
           toolCallStream(res, model);
         } else if (model === MODELS.toolCall) {
           json(res, 200, { ...completion(model, ''), choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [TOOL_CALL] }, finish_reason: 'tool_calls', logprobs: null }] });
+        } else if (model === MODELS.brokenStream) {
+          res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+          res.write(chunk(model, 'part0 '));
+          setTimeout(() => res.socket?.destroy(), 50);
         } else if (model === MODELS.rateLimited) {
           json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
         } else if (body.stream === true) {

@@ -16,12 +16,16 @@ import {
   chatRequest,
   doneReason,
   doneStats,
+  embeddingsFromOpenAI,
+  embeddingsRequest,
   generateRequest,
   modelName,
   showFromModel,
   tagFromModel,
   toolCallsFromOpenAI,
   type OllamaChatRequest,
+  type OllamaEmbedRequest,
+  type OpenAIEmbeddings,
   type OllamaGenerateRequest,
   type OpenAIUsage,
 } from './translate.js';
@@ -45,7 +49,8 @@ class OllamaFailure extends Error {
 
 function sendOllamaError(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent) {
-    res.destroy();
+    // Mid-stream, as Ollama itself does: a last NDJSON line with the error, then the end.
+    if (!res.writableEnded) res.end(`${JSON.stringify({ error: message })}\n`);
     return;
   }
   sendJson(res, status, { error: message });
@@ -102,9 +107,9 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
     throw new OllamaFailure(400, 'invalid JSON in request body');
   };
 
-  /** Calls the upstream; a non-2xx answer becomes an Ollama error with the upstream's status and message. */
-  const complete = async (body: Record<string, unknown>, exchange: Exchange, signal: AbortSignal): Promise<Dispatcher.ResponseData> => {
-    const answer = await caller.call('POST', '/v1/chat/completions', body, signal);
+  /** Calls the upstream (chat completions unless `path` says otherwise); a non-2xx answer becomes an Ollama error with the upstream's status and message. */
+  const complete = async (body: Record<string, unknown>, exchange: Exchange, signal: AbortSignal, path = '/v1/chat/completions'): Promise<Dispatcher.ResponseData> => {
+    const answer = await caller.call('POST', path, body, signal);
     exchange.requestId = answer.headers['x-request-id'] as string | undefined;
     if (answer.statusCode >= 300) {
       const text = await answer.body.text();
@@ -219,6 +224,18 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
         return;
       }
       await converse(res, exchange, signal, name, generateRequest(body, target, stream), stream, (content) => ({ response: content }));
+    } else if (method === 'POST' && (route === '/api/embed' || route === '/api/embeddings')) {
+      const body = (await readJson(req)) as OllamaEmbedRequest;
+      const { name, target } = upstreamModel(body.model);
+      // /api/embeddings is the older form: one prompt in, one embedding out.
+      const legacy = route === '/api/embeddings';
+      const inputs: unknown[] = legacy ? [body.prompt] : typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input : [];
+      if (!inputs.every((input) => typeof input === 'string')) throw new OllamaFailure(400, legacy ? 'prompt must be a string' : 'input must be a string or a list of strings');
+      const startedAt = performance.now();
+      const result = inputs.length === 0 ? {} : ((await (await complete(embeddingsRequest(inputs as string[], target, body.dimensions), exchange, signal, '/v1/embeddings')).body.json()) as OpenAIEmbeddings);
+      const embeddings = embeddingsFromOpenAI(result);
+      if (legacy) sendJson(res, 200, { embedding: embeddings[0] ?? [] });
+      else sendJson(res, 200, { model: name, embeddings, total_duration: Math.round((performance.now() - startedAt) * 1e6), load_duration: 0, prompt_eval_count: result.usage?.prompt_tokens ?? 0 });
     } else {
       throw new OllamaFailure(404, `${method} ${route.slice(0, 100)} is not part of the Ollama API this relay emulates`);
     }
@@ -243,7 +260,8 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
         abort.abort();
       });
       try {
-        await routes(req, res, pathOnly(rest), exchange, abort.signal);
+        // "/api/tags/" is "/api/tags", as in Ollama.
+        await routes(req, res, pathOnly(rest).replace(/(.)\/+$/, '$1'), exchange, abort.signal);
       } catch (error) {
         if (abort.signal.aborted) return;
         if (error instanceof OllamaFailure) {

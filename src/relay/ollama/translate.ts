@@ -43,6 +43,19 @@ export interface OllamaGenerateRequest {
   options?: OllamaOptions;
 }
 
+/** /api/embed (`input`) and the older /api/embeddings (`prompt`). */
+export interface OllamaEmbedRequest {
+  model?: string;
+  input?: unknown;
+  prompt?: unknown;
+  dimensions?: number;
+}
+
+export interface OpenAIEmbeddings {
+  data?: Array<{ index: number; embedding: number[] }>;
+  usage?: { prompt_tokens?: number };
+}
+
 interface OpenAIToolCall {
   id: string;
   type: 'function';
@@ -133,6 +146,15 @@ export function generateRequest(body: OllamaGenerateRequest, model: string, stre
   if (body.system) messages.push({ role: 'system', content: body.system });
   messages.push({ role: 'user', content: body.prompt ?? '', images: body.images });
   return { model, messages: toOpenAIMessages(messages), ...sampling(body.options, body.format), ...streaming(stream) };
+}
+
+export function embeddingsRequest(inputs: string[], model: string, dimensions: number | undefined): Record<string, unknown> {
+  return { model, input: inputs, encoding_format: 'float', ...(typeof dimensions === 'number' ? { dimensions } : {}) };
+}
+
+/** The vectors in input order (OpenAI numbers them with `index`). */
+export function embeddingsFromOpenAI(result: OpenAIEmbeddings): number[][] {
+  return [...(result.data ?? [])].sort((a, b) => a.index - b.index).map((item) => item.embedding);
 }
 
 export function toolCallsFromOpenAI(calls: Array<{ function?: { name?: string; arguments?: string } }> | undefined): OllamaToolCall[] | undefined {
