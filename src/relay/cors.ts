@@ -11,8 +11,8 @@ export interface CorsPolicy {
 // What the openai SDK sends besides the CORS-safelisted headers, allowed even when a preflight does not ask.
 const ALWAYS_ALLOWED = ['authorization', 'content-type', 'accept', 'idempotency-key', 'openai-organization', 'openai-project', 'openai-beta'];
 // Any other header an allowed page asks for is allowed (Firefox lets fetch send user-agent), but none
-// that carries a credential other than the relay token in authorization.
-const CREDENTIAL_HEADERS = new Set(['cookie', 'cookie2', 'proxy-authorization', 'api-key', 'x-api-key']);
+// that carries a credential other than the relay token (authorization, or x-api-key from Anthropic clients).
+const CREDENTIAL_HEADERS = new Set(['cookie', 'cookie2', 'proxy-authorization', 'api-key']);
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 const EXPOSED = [

@@ -1,5 +1,6 @@
-// RELAY_CORS_ORIGINS in real browsers: a page on loopback runs the bundled openai SDK, Vercel ai and
-// ollama/browser against `relay serve` (fake upstream), from an allowed origin and from another one.
+// RELAY_CORS_ORIGINS in real browsers: a page on loopback runs the bundled openai SDK, Vercel ai,
+// @anthropic-ai/sdk and ollama/browser against `relay serve` (fake upstream), from an allowed origin
+// and from another one.
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ const EXPECTED: Record<CheckName, string> = {
   'openai stream': 'part0 part1 part2 part3 part4 ',
   'ai json': 'Hello from the fake upstream.',
   'ai stream': 'part0 part1 part2 part3 part4 ',
+  'anthropic json': 'Hello from the fake upstream.',
+  'anthropic stream': 'part0 part1 part2 part3 part4 ',
   'ollama json': 'Hello from the fake upstream.',
   'ollama stream': 'part0 part1 part2 part3 part4 ',
   'realtime websocket': 'realtime session.created',
@@ -29,8 +32,19 @@ let target: Target;
 beforeAll(async () => {
   const script = await bundleClients();
   [allowedPage, otherPage] = await Promise.all([serveTestPage(script), serveTestPage(script)]);
-  stack = await startRelayStack({ RELAY_CORS_ORIGINS: allowedPage.origin, RELAY_OLLAMA_PATH: OLLAMA_PATH }, { models: ['gpt-fake', MODELS.paced] });
-  target = { relay: stack.relay.url, token: stack.token, ollamaPath: OLLAMA_PATH, model: 'gpt-fake', pacedModel: MODELS.paced };
+  stack = await startRelayStack(
+    { RELAY_CORS_ORIGINS: allowedPage.origin, RELAY_OLLAMA_PATH: OLLAMA_PATH, RELAY_ANTHROPIC_MODELS: `haiku=gpt-fake,sonnet=${MODELS.paced}` },
+    { models: ['gpt-fake', MODELS.paced] },
+  );
+  target = {
+    relay: stack.relay.url,
+    token: stack.token,
+    ollamaPath: OLLAMA_PATH,
+    model: 'gpt-fake',
+    pacedModel: MODELS.paced,
+    claudeModel: 'claude-3-5-haiku-latest',
+    pacedClaudeModel: 'claude-sonnet-4-5',
+  };
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 // Runs inside the browser (bundled with esbuild): the real client libraries a web app would use,
 // each asked once for a whole answer and once for a stream read through a ReadableStream.
 import { createOpenAI } from '@ai-sdk/openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { generateText, streamText } from 'ai';
 import { Ollama } from 'ollama/browser';
 import OpenAI from 'openai';
@@ -13,6 +14,9 @@ export interface Target {
   ollamaPath: string;
   model: string;
   pacedModel: string;
+  /** Claude names the relay maps (RELAY_ANTHROPIC_MODELS) to model and pacedModel. */
+  claudeModel: string;
+  pacedClaudeModel: string;
 }
 
 export type Outcome = { ok: true; text: string } | { ok: false; error: string };
@@ -26,6 +30,7 @@ async function readAll(stream: ReadableStream<string>): Promise<string> {
 
 const openai = (target: Target) => new OpenAI({ baseURL: `${target.relay}/v1`, apiKey: target.token, dangerouslyAllowBrowser: true, maxRetries: 0 });
 const vercel = (target: Target) => createOpenAI({ baseURL: `${target.relay}/v1`, apiKey: target.token });
+const anthropic = (target: Target) => new Anthropic({ baseURL: target.relay, apiKey: target.token, dangerouslyAllowBrowser: true, maxRetries: 0 });
 const ollama = (target: Target) => new Ollama({ host: `${target.relay}${target.ollamaPath}` });
 const ask = [{ role: 'user' as const, content: 'hi' }];
 
@@ -50,6 +55,19 @@ export const checks = {
     const text = await readAll(result.textStream);
     if (failure !== undefined) throw failure;
     return text;
+  },
+  async 'anthropic json'(target: Target) {
+    const message = await anthropic(target).messages.create({ model: target.claudeModel, max_tokens: 100, messages: ask });
+    return message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+  },
+  async 'anthropic stream'(target: Target) {
+    const stream = await anthropic(target).messages.create({ model: target.pacedClaudeModel, max_tokens: 100, messages: ask, stream: true });
+    // The SDK's ReadableStream carries one JSON event per line.
+    const events = (await readAll(stream.toReadableStream().pipeThrough(new TextDecoderStream()))).split('\n').filter(Boolean);
+    return events
+      .map((line) => JSON.parse(line) as Anthropic.RawMessageStreamEvent)
+      .map((event) => (event.type === 'content_block_delta' && event.delta.type === 'text_delta' ? event.delta.text : ''))
+      .join('');
   },
   async 'ollama json'(target: Target) {
     return (await ollama(target).chat({ model: target.model, messages: ask })).message.content;
