@@ -2,6 +2,7 @@
 // upstream, decides which pages may read its answers. Preflights carry no token by design.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { ConfigError } from '../errors.js';
+import { CREDENTIALS } from './headers.js';
 
 export interface CorsPolicy {
   anyOrigin: boolean;
@@ -12,7 +13,7 @@ export interface CorsPolicy {
 const ALWAYS_ALLOWED = ['authorization', 'content-type', 'accept', 'idempotency-key', 'openai-organization', 'openai-project', 'openai-beta'];
 // Any other header an allowed page asks for is allowed (Firefox lets fetch send user-agent), but none
 // that carries a credential other than the relay token (authorization, or x-api-key from Anthropic clients).
-const CREDENTIAL_HEADERS = new Set(['cookie', 'cookie2', 'proxy-authorization', 'api-key']);
+const RELAY_TOKEN_HEADERS = new Set(['authorization', 'x-api-key']);
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 const EXPOSED = [
@@ -76,7 +77,7 @@ export function preflightHeaders(policy: CorsPolicy, origin: string, requestedHe
   const allowed = new Set(ALWAYS_ALLOWED);
   for (const name of (requestedHeaders ?? '').split(',')) {
     const header = name.trim().toLowerCase();
-    if (FIELD_NAME.test(header) && !CREDENTIAL_HEADERS.has(header)) allowed.add(header);
+    if (FIELD_NAME.test(header) && (RELAY_TOKEN_HEADERS.has(header) || !CREDENTIALS.has(header))) allowed.add(header);
   }
   return {
     'access-control-allow-origin': policy.anyOrigin ? '*' : origin,

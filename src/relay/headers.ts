@@ -21,7 +21,7 @@ const NOT_FORWARDED_UPSTREAM = new Set(['host', 'expect', 'forwarded', 'x-real-i
 
 // Headers that carry a client's credentials, for the relay or for another service (Azure- and
 // Anthropic-style keys, the browser's cookies for a domain the relay shares): never sent on.
-const CREDENTIALS = new Set([
+export const CREDENTIALS: ReadonlySet<string> = new Set([
   'authorization',
   'proxy-authorization',
   'api-key',

@@ -116,11 +116,11 @@ describe('CORS for browser apps', () => {
   it('never allows headers that carry other credentials (cookies, proxy and Azure API-key headers)', async () => {
     const response = await fetch(`${stack.relay.url}/openai/v1/chat/completions`, {
       method: 'OPTIONS',
-      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,cookie,proxy-authorization,api-key,x-api-key' },
+      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,cookie,proxy-authorization,api-key,x-api-key,x-goog-api-key' },
     });
     expect(response.status).toBe(204);
     const allowed = response.headers.get('access-control-allow-headers')!.split(', ');
-    expect(allowed).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(cookie|proxy-authorization|api-key)$/)]));
+    expect(allowed).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(cookie|proxy-authorization|api-key|x-goog-api-key)$/)]));
     // The headers that carry the relay token: OpenAI clients' bearer, Anthropic clients' x-api-key.
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'x-api-key']));
   });
