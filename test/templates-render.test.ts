@@ -1,6 +1,6 @@
 // Every template rendered as deploy renders it, then validated for real where a validator exists
 // on this machine: `nginx -t` always, `docker compose config` and `systemd-analyze verify` when present.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderApp, type DeployInput } from '../src/plan/deploy-plan.js';
 import { renderDeployEnv } from '../src/deploy-env.js';
+import { freePort } from './support/free-port.js';
 
 const read = (path: string) => readFileSync(join('templates', path), 'utf8');
 const templates = {
@@ -130,6 +131,39 @@ http {
       expect(suite).toMatch(/Mac=AEAD/);
     }
     expect(suites.some((l) => l.startsWith('AES128-SHA '))).toBe(false);
+  });
+
+  it('served by a real nginx: AES128-SHA is refused, a modern client connects over TLS 1.3 and 1.2', async () => {
+    const dir = join(work, 'live-serve');
+    await mkdir(dir, { recursive: true });
+    // An RSA certificate: with an ECDSA one, RSA key exchange (AES128-SHA) is impossible anyway.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=relay.example.com',
+      '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem')], { stdio: 'ignore' });
+    const [http, https] = [await freePort(), await freePort()];
+    // The rendered vhost, on loopback ports instead of 80/443.
+    const vhost = renderApp({ ...input, tls: { certDir: dir, hsts: false } }).nginx
+      .replace(/^\s*listen \[::\]:.*$/gm, '')
+      .replace('listen 80;', `listen 127.0.0.1:${http};`)
+      .replace('listen 443 ssl;', `listen 127.0.0.1:${https} ssl;`);
+    const prefix = join(work, 'nginx-serve');
+    expect((await nginxTest('nginx-serve', vhost)).status).toBe(0);
+    const nginx = spawn('nginx', ['-e', 'stderr', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+    try {
+      const sClient = (args: string[]) => spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${https}`, '-servername', 'relay.example.com', ...args], { input: '', encoding: 'utf8', timeout: 10_000 });
+      await expect.poll(() => sClient([]).stdout, { timeout: 10_000, interval: 200 }).toContain('CONNECTED');
+      // RSA key exchange with CBC-SHA1, and ECDHE with CBC-SHA1: both refused.
+      for (const cipher of ['AES128-SHA', 'ECDHE-RSA-AES128-SHA']) {
+        const legacy = sClient(['-tls1_2', '-cipher', `${cipher}@SECLEVEL=0`]);
+        expect(legacy.status, cipher).not.toBe(0);
+        expect(legacy.stdout + legacy.stderr).toMatch(/handshake failure|alert/);
+      }
+      expect(sClient([]).stdout).toMatch(/New, TLSv1\.3, Cipher is TLS_(AES_\d+_GCM_SHA\d+|CHACHA20_POLY1305_SHA256)/);
+      const tls12 = sClient(['-tls1_2']);
+      expect(tls12.status).toBe(0);
+      expect(tls12.stdout).toMatch(/New, TLSv1\.2, Cipher is ECDHE-RSA-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)/);
+    } finally {
+      nginx.kill();
+    }
   });
 
   it('streams both ways and allows 512 MB bodies, long timeouts and WebSocket upgrades', () => {
