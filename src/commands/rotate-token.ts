@@ -61,7 +61,8 @@ Examples:
   $ TOKEN=$(relay rotate-token ci-bot --print)`,
     )
     .action(async (name: string | undefined, options: RotateOptions) => {
-      if (name !== undefined) {
+      // `default` is RELAY_TOKEN: the same rotation as with no name.
+      if (name !== undefined && name !== DEFAULT_TOKEN_NAME) {
         // --env-file given on the command line is where the operator wants the value; never ignored.
         const save = options.save ?? (command.getOptionValueSource('envFile') === 'cli' ? options.envFile : undefined);
         await rotateNamedToken(name, { ...options, ...(save === undefined ? {} : { save }) });

@@ -2,12 +2,24 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../duration.js';
 import { ConfigError } from '../errors.js';
-import { planTokenAdd, planTokenRevoke, planTokenRotate, readHostTokens, readUsage, tokenListing, type AddOptions, type TokenChange, type TokenListing } from '../operations/tokens.js';
+import {
+  planTokenAdd,
+  planTokenRevoke,
+  planTokenRotate,
+  readHostDefaultToken,
+  readHostTokens,
+  readUsage,
+  tokenListing,
+  type AddOptions,
+  type TokenChange,
+  type TokenListing,
+} from '../operations/tokens.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
 import { printSummary, progressEvents } from './output.js';
+import { DEFAULT_TOKEN_NAME } from '../relay/access/tokens-file.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
@@ -120,10 +132,10 @@ Examples:
     .action(async (flags: TokenOptions & { json?: boolean }) => {
       const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
       const rows = await withHost(flags, async (host) => {
-        const file = await readHostTokens(host, appDir);
+        const [file, defaultToken] = await Promise.all([readHostTokens(host, appDir), readHostDefaultToken(host, appDir)]);
         // Last-used comes from the relay's usage store; a relay without one still lists its tokens.
         const lastUsed = await readUsage(host, '1h').then((report) => report.lastUsed, () => ({}));
-        return tokenListing(file, lastUsed, Date.now());
+        return tokenListing(file, lastUsed, Date.now(), defaultToken);
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else printListing(rows);
@@ -132,6 +144,11 @@ Examples:
 
 /** `relay token rotate NAME`, also reached as `relay rotate-token NAME`. */
 export async function rotateNamedToken(name: string, flags: TokenOptions & { grace: string }): Promise<void> {
+  if (name === DEFAULT_TOKEN_NAME) {
+    throw new ConfigError('"default" is RELAY_TOKEN, kept in the host\'s .env rather than tokens.json.', {
+      fix: 'Rotate it with `relay rotate-token` (or `relay rotate-token default`): it checks the switch through nginx and saves it to .env.local.',
+    });
+  }
   const graceMs = parseDuration(flags.grace, '--grace');
   await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, graceMs, Date.now()), name, 'rotate');
 }
@@ -164,7 +181,7 @@ async function applyChange(
 
 function printListing(rows: TokenListing[]): void {
   if (rows.length === 0) {
-    process.stdout.write('No named tokens yet (RELAY_TOKEN still works as "default"). Add one: relay token add NAME\n');
+    process.stdout.write('No tokens: nothing is deployed here yet. `relay deploy` makes RELAY_TOKEN ("default"); `relay token add NAME` adds more.\n');
     return;
   }
   const day = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '));

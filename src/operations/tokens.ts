@@ -9,6 +9,7 @@ import type { Step } from '../plan/step.js';
 import type { UsageReport } from '../relay/access/usage-command.js';
 import {
   addToken,
+  DEFAULT_TOKEN_NAME,
   emptyTokensFile,
   parseTokensFile,
   renderTokensFile,
@@ -21,6 +22,7 @@ import {
   type TokenState,
 } from '../relay/access/tokens-file.js';
 import { generateRelayToken, tokenFingerprint } from '../token.js';
+import { hostDeployEnv } from '../deploy-env.js';
 import { readHostFile } from './deploy.js';
 
 export const TOKENS_FILE_NAME = 'tokens.json';
@@ -105,7 +107,8 @@ export async function readUsage(host: Host, since: string): Promise<UsageReport>
 export interface TokenListing {
   name: string;
   state: TokenState;
-  created: string;
+  /** null for "default" (RELAY_TOKEN): the host's .env keeps no date for it. */
+  created: string | null;
   expires: string | null;
   revoked: string | null;
   lastUsed: string | null;
@@ -115,9 +118,26 @@ export interface TokenListing {
   previousUntil: string | null;
 }
 
-/** What `relay token list` shows: never a token, never a hash. */
-export function tokenListing(file: TokensFile, lastUsed: Record<string, string>, now: number): TokenListing[] {
-  return file.tokens.map((entry) => ({
+/** RELAY_TOKEN as the host's .env holds it: `previousUntil` ends the last rotation's grace. */
+export interface DefaultTokenOnHost {
+  previousUntil?: string;
+}
+
+/** What `relay token list` shows: never a token, never a hash. RELAY_TOKEN comes first, as "default". */
+export function tokenListing(file: TokensFile, lastUsed: Record<string, string>, now: number, defaultToken?: DefaultTokenOnHost): TokenListing[] {
+  const inGrace = (until: string | undefined) => (until !== undefined && Date.parse(until) > now ? until : null);
+  const first: TokenListing[] = defaultToken === undefined ? [] : [{
+    name: DEFAULT_TOKEN_NAME,
+    state: 'active',
+    created: null,
+    expires: null,
+    revoked: null,
+    lastUsed: lastUsed[DEFAULT_TOKEN_NAME] ?? null,
+    rpm: null,
+    concurrency: null,
+    previousUntil: inGrace(defaultToken.previousUntil),
+  }];
+  return [...first, ...file.tokens.map((entry) => ({
     name: entry.name,
     state: tokenState(entry, now),
     created: entry.created,
@@ -126,6 +146,14 @@ export function tokenListing(file: TokensFile, lastUsed: Record<string, string>,
     lastUsed: lastUsed[entry.name] ?? null,
     rpm: entry.rpm ?? null,
     concurrency: entry.concurrency ?? null,
-    previousUntil: entry.previous && Date.parse(entry.previous.until) > now ? entry.previous.until : null,
-  }));
+    previousUntil: inGrace(entry.previous?.until),
+  }))];
+}
+
+/** RELAY_TOKEN in the host's .env, for `relay token list`; undefined when nothing is deployed. */
+export async function readHostDefaultToken(host: Host, appDir: string): Promise<DefaultTokenOnHost | undefined> {
+  const text = await readHostFile(host, `${appDir}/.env`);
+  const env = text === undefined ? undefined : hostDeployEnv(text);
+  if (env === undefined) return undefined;
+  return env.RELAY_TOKEN_PREVIOUS_UNTIL === undefined ? {} : { previousUntil: env.RELAY_TOKEN_PREVIOUS_UNTIL };
 }

@@ -64,6 +64,19 @@ describe('relay token list', () => {
   });
 });
 
+describe('relay token list with RELAY_TOKEN on the host', () => {
+  it('lists it first as "default", with its grace, beside the named tokens', () => {
+    const file = written(planTokenAdd('/opt/relay', emptyTokensFile(), 'bob', {}, NOW, 'b'.repeat(64)).steps);
+    const rows = tokenListing(file, { default: '2026-01-01T00:06:00.000Z' }, NOW, { previousUntil: '2026-01-01T00:10:00.000Z' });
+    expect(rows.map((row) => row.name)).toEqual(['default', 'bob']);
+    expect(rows[0]).toEqual({
+      name: 'default', state: 'active', created: null, expires: null, revoked: null, lastUsed: '2026-01-01T00:06:00.000Z', rpm: null, concurrency: null,
+      previousUntil: '2026-01-01T00:10:00.000Z',
+    });
+    expect(tokenListing(file, {}, NOW, { previousUntil: '2025-01-01T00:00:00.000Z' })[0]!.previousUntil).toBeNull();
+  });
+});
+
 describe('relay usage', () => {
   it('asks the relay bundle in its container, with --since quoted', () => {
     expect(usageCommand('24h')).toBe('docker exec relay node /app/relay-server.mjs usage --since 24h --json');

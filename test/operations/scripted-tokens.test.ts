@@ -98,6 +98,10 @@ describe.skipIf(!sshdAvailable)('relay rotate-token', () => {
     expect(r.stdout).toContain('docker kill --signal HUP relay');
     expect(await hostFile('.env')).toBe(before);
     await expect(readFile(join(work, 'dry.env'))).rejects.toThrow(/ENOENT/);
+    // "default" names RELAY_TOKEN: the same rotation.
+    const named = await relay(['rotate-token', 'default', '--dry-run', '--env-file', 'dry.env']);
+    expect(named.exitCode, shown(named)).toBe(0);
+    expect(named.stdout).toContain(`Write the new token to ${appDir}/.env`);
   }, 180_000);
 
   it('when a step after the switch fails, says the rotation was applied, where the token is, and that re-running rotates again', async () => {
