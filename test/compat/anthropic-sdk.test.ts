@@ -73,7 +73,10 @@ describe('messages.create', () => {
     });
     expect(upstream.chatBodies.at(-1)).toEqual({
       model: 'gpt-fake',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello?' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello?' },
+      ],
       max_completion_tokens: 300,
       stop: ['END'],
       user: 'user-42',
@@ -85,8 +88,12 @@ describe('messages.create', () => {
     expect(seen.headers['anthropic-version']).toBeUndefined();
   });
 
-  it('takes the token as a bearer token too (Claude Code\'s ANTHROPIC_AUTH_TOKEN)', async () => {
-    const message = await client({ apiKey: null, authToken: ALICE }).messages.create({ model: 'gpt-fake', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+  it("takes the token as a bearer token too (Claude Code's ANTHROPIC_AUTH_TOKEN)", async () => {
+    const message = await client({ apiKey: null, authToken: ALICE }).messages.create({
+      model: 'gpt-fake',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(message.content).toEqual([{ type: 'text', text: 'Hello from the fake upstream.' }]);
     expect(message.model).toBe('gpt-fake');
   });
@@ -99,7 +106,11 @@ describe('messages.create', () => {
     expect(arrivals.map((arrival) => arrival.text)).toEqual(['part0 ', 'part1 ', 'part2 ', 'part3 ', 'part4 ']);
     // Paced 200 ms apart upstream: not buffered into one burst.
     expect(arrivals.at(-1)!.at - arrivals[0]!.at).toBeGreaterThan(500);
-    expect(message).toMatchObject({ content: [{ type: 'text', text: 'part0 part1 part2 part3 part4 ' }], stop_reason: 'end_turn', usage: { input_tokens: 11, output_tokens: 7 } });
+    expect(message).toMatchObject({
+      content: [{ type: 'text', text: 'part0 part1 part2 part3 part4 ' }],
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 11, output_tokens: 7 },
+    });
     expect(upstream.chatBodies.at(-1)).toMatchObject({ model: MODELS.paced, stream: true, stream_options: { include_usage: true } });
   });
 
@@ -191,26 +202,48 @@ describe('messages.create', () => {
 });
 
 describe('messages.countTokens', () => {
-  it("counts on the relay with the OpenAI tokenizer, without calling the upstream", async () => {
+  it('counts on the relay with the OpenAI tokenizer, without calling the upstream', async () => {
     const before = upstream.seen.length;
     const request = { model: 'claude-opus-4-1', messages: [{ role: 'user' as const, content: 'Hello, world' }] };
     const { input_tokens } = await alice.messages.countTokens(request);
     // role "user" (1) + "Hello, world" (3) + 3 per message + 3 to prime the answer.
     expect(input_tokens).toBe(10);
-    const withTool = await alice.messages.countTokens({ ...request, tools: [{ name: 'lookup', description: 'Look a word up', input_schema: { type: 'object', properties: { word: { type: 'string' } } } }] });
-    expect(withTool.input_tokens).toBe(await countInputTokens(chatCompletionRequest({ ...withTool, ...request, max_tokens: 1, tools: [{ name: 'lookup', description: 'Look a word up', input_schema: { type: 'object', properties: { word: { type: 'string' } } } }] }, MODELS.scripted)));
+    const withTool = await alice.messages.countTokens({
+      ...request,
+      tools: [{ name: 'lookup', description: 'Look a word up', input_schema: { type: 'object', properties: { word: { type: 'string' } } } }],
+    });
+    expect(withTool.input_tokens).toBe(
+      await countInputTokens(
+        chatCompletionRequest(
+          {
+            ...withTool,
+            ...request,
+            max_tokens: 1,
+            tools: [{ name: 'lookup', description: 'Look a word up', input_schema: { type: 'object', properties: { word: { type: 'string' } } } }],
+          },
+          MODELS.scripted,
+        ),
+      ),
+    );
     expect(withTool.input_tokens).toBeGreaterThan(input_tokens + 10);
     expect(upstream.seen.length).toBe(before);
   });
 });
 
-describe('errors, in Anthropic\'s shape', () => {
-  const ask = (model: string, sdk = alice) => sdk.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).then(() => undefined, (error: unknown) => error);
+describe("errors, in Anthropic's shape", () => {
+  const ask = (model: string, sdk = alice) =>
+    sdk.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
   it('authentication_error for a missing or wrong token', async () => {
     const error = await ask('gpt-fake', client({ apiKey: 'not-the-token' }));
     expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
-    expect(error).toMatchObject({ status: 401, error: { type: 'error', error: { type: 'authentication_error', message: expect.stringContaining('x-api-key') } } });
+    expect(error).toMatchObject({
+      status: 401,
+      error: { type: 'error', error: { type: 'authentication_error', message: expect.stringContaining('x-api-key') } },
+    });
   });
 
   it('not_found_error for a Claude name with no mapping, and for a model RELAY_MODELS does not allow', async () => {
@@ -220,11 +253,14 @@ describe('errors, in Anthropic\'s shape', () => {
     expect(unmapped).toMatchObject({ status: 404, error: { error: { type: 'not_found_error', message: expect.stringContaining('RELAY_ANTHROPIC_MODELS') } } });
     // instant=gpt-other: mapped, then refused by RELAY_MODELS.
     const notAllowed = await ask('claude-instant-1.2');
-    expect(notAllowed).toMatchObject({ status: 404, error: { error: { type: 'not_found_error', message: expect.stringContaining('gpt-other is not available') } } });
+    expect(notAllowed).toMatchObject({
+      status: 404,
+      error: { error: { type: 'not_found_error', message: expect.stringContaining('gpt-other is not available') } },
+    });
     expect(upstream.seen.length).toBe(before);
   });
 
-  it('rate_limit_error with retry-after past the token\'s own limit', async () => {
+  it("rate_limit_error with retry-after past the token's own limit", async () => {
     const bob = client({ apiKey: BOB });
     const results = [await ask('gpt-fake', bob), await ask('gpt-fake', bob)];
     const refused = results.find((result) => result !== undefined);
@@ -233,7 +269,7 @@ describe('errors, in Anthropic\'s shape', () => {
     expect(Number((refused as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after'))).toBeGreaterThan(0);
   });
 
-  it('maps the upstream\'s statuses to Anthropic\'s error classes', async () => {
+  it("maps the upstream's statuses to Anthropic's error classes", async () => {
     const cases = [
       ['status-400', Anthropic.BadRequestError, 400, 'invalid_request_error'],
       ['status-403', Anthropic.PermissionDeniedError, 403, 'permission_error'],
@@ -253,7 +289,11 @@ describe('errors, in Anthropic\'s shape', () => {
   it('invalid_request_error for what is not translated, before the upstream is called', async () => {
     const before = upstream.seen.length;
     const error = await alice.messages
-      .create({ model: 'gpt-fake', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] })
+      .create({
+        model: 'gpt-fake',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }],
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(error).toMatchObject({ error: { error: { type: 'invalid_request_error', message: expect.stringContaining('document') } } });
@@ -262,7 +302,7 @@ describe('errors, in Anthropic\'s shape', () => {
 });
 
 describe('models.list', () => {
-  it('lists the upstream models RELAY_MODELS allows, in Anthropic\'s shape', async () => {
+  it("lists the upstream models RELAY_MODELS allows, in Anthropic's shape", async () => {
     const page = await alice.models.list();
     expect(page.data).toEqual([
       { type: 'model', id: 'gpt-fake', display_name: 'gpt-fake', created_at: '1970-01-01T00:00:01.000Z' },
@@ -277,11 +317,17 @@ describe('models.list', () => {
 });
 
 describe('accounting', () => {
-  it('counts usage per token and upstream model from the upstream\'s numbers, and logs each request', async () => {
+  it("counts usage per token and upstream model from the upstream's numbers, and logs each request", async () => {
     await eventually(() => usageRows().some((row) => row.model === MODELS.scripted && Number(row.requests) >= 4), 15_000);
     const rows = usageRows();
     // Four scripted answers (tool round trips, JSON and streamed) of 120 prompt + 30 completion tokens.
-    expect(rows.find((row) => row.model === MODELS.scripted)).toMatchObject({ requests: 4, promptTokens: 480, completionTokens: 120, notReported: 0, errors: 0 });
+    expect(rows.find((row) => row.model === MODELS.scripted)).toMatchObject({
+      requests: 4,
+      promptTokens: 480,
+      completionTokens: 120,
+      notReported: 0,
+      errors: 0,
+    });
     expect(relay.logLines().filter((line) => line.msg === 'request' && line.path === '/v1/messages' && line.token === 'alice').length).toBeGreaterThan(5);
   });
 
@@ -294,6 +340,9 @@ describe('accounting', () => {
 });
 
 function usageRows(): Array<Record<string, number | string>> {
-  const out = execFileSync(process.execPath, ['dist/relay-server.mjs', 'usage', '--since', '24h', '--json'], { env: { ...process.env, RELAY_DATA_DIR: join(dir, 'data') }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['dist/relay-server.mjs', 'usage', '--since', '24h', '--json'], {
+    env: { ...process.env, RELAY_DATA_DIR: join(dir, 'data') },
+    encoding: 'utf8',
+  });
   return (JSON.parse(out) as { rows: Array<Record<string, number | string>> }).rows.filter((row) => row.token === 'alice');
 }

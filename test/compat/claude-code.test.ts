@@ -67,7 +67,13 @@ function claudeEnv(extra: Record<string, string>): Record<string, string | undef
 describe('Claude Code through the relay', () => {
   it('(the guard) sends what is not for loopback to the refusing proxy, e.g. without ANTHROPIC_BASE_URL', async () => {
     offLoopback.length = 0;
-    const run = execa(CLAUDE, ['-p', 'hi', '--output-format', 'json'], { cwd: work, env: claudeEnv({ ANTHROPIC_AUTH_TOKEN: 'not-a-real-token' }), extendEnv: false, reject: false, stdin: 'ignore' });
+    const run = execa(CLAUDE, ['-p', 'hi', '--output-format', 'json'], {
+      cwd: work,
+      env: claudeEnv({ ANTHROPIC_AUTH_TOKEN: 'not-a-real-token' }),
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
     try {
       await eventually(() => offLoopback.length > 0, 60_000);
     } finally {

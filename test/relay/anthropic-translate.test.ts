@@ -12,7 +12,7 @@ import { parseModelPolicy } from '../../src/relay/models.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
 
 describe('request: Anthropic message -> chat completion', () => {
-  it('translates system, text, images, tool calls and tool results, in OpenAI\'s order', () => {
+  it("translates system, text, images, tool calls and tool results, in OpenAI's order", () => {
     const request: AnthropicRequest = {
       model: 'claude-sonnet-4-6',
       max_tokens: 1024,
@@ -39,7 +39,14 @@ describe('request: Anthropic message -> chat completion', () => {
         {
           role: 'user',
           content: [
-            { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'zoomed' }, { type: 'image', source: { type: 'url', url: 'https://example.com/z.png' } }] },
+            {
+              type: 'tool_result',
+              tool_use_id: 'toolu_1',
+              content: [
+                { type: 'text', text: 'zoomed' },
+                { type: 'image', source: { type: 'url', url: 'https://example.com/z.png' } },
+              ],
+            },
             { type: 'text', text: 'And now?' },
           ],
         },
@@ -67,7 +74,11 @@ describe('request: Anthropic message -> chat completion', () => {
             { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/AAA' } },
           ],
         },
-        { role: 'assistant', content: 'Let me look.', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'zoom', arguments: '{"factor":2}' } }] },
+        {
+          role: 'assistant',
+          content: 'Let me look.',
+          tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'zoom', arguments: '{"factor":2}' } }],
+        },
         { role: 'tool', tool_call_id: 'toolu_1', content: 'zoomed' },
         {
           role: 'user',
@@ -82,7 +93,9 @@ describe('request: Anthropic message -> chat completion', () => {
       top_p: 0.9,
       stop: ['STOP'],
       user: 'u1',
-      tools: [{ type: 'function', function: { name: 'zoom', description: 'Zoom in', parameters: { type: 'object', properties: { factor: { type: 'number' } } } } }],
+      tools: [
+        { type: 'function', function: { name: 'zoom', description: 'Zoom in', parameters: { type: 'object', properties: { factor: { type: 'number' } } } } },
+      ],
       tool_choice: 'required',
       parallel_tool_calls: false,
       stream: true,
@@ -94,7 +107,14 @@ describe('request: Anthropic message -> chat completion', () => {
     const userId = JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: 's' });
     expect(
       chatCompletionRequest(
-        { max_tokens: 5, metadata: { user_id: userId }, messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: [{ type: 'text', text: 'Reminder.' }] }] },
+        {
+          max_tokens: 5,
+          metadata: { user_id: userId },
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'system', content: [{ type: 'text', text: 'Reminder.' }] },
+          ],
+        },
         'gpt-4o',
       ),
     ).toEqual({
@@ -111,7 +131,8 @@ describe('request: Anthropic message -> chat completion', () => {
 
   it('maps tool_choice', () => {
     const tools = [{ name: 'f', input_schema: { type: 'object' } }];
-    const choice = (tool_choice: AnthropicRequest['tool_choice']) => chatCompletionRequest({ max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools, tool_choice }, 'gpt-4o').tool_choice;
+    const choice = (tool_choice: AnthropicRequest['tool_choice']) =>
+      chatCompletionRequest({ max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools, tool_choice }, 'gpt-4o').tool_choice;
     expect(choice({ type: 'auto' })).toBe('auto');
     expect(choice({ type: 'any' })).toBe('required');
     expect(choice({ type: 'none' })).toBe('none');
@@ -135,7 +156,12 @@ describe('request: Anthropic message -> chat completion', () => {
       temperature: 1,
       top_p: 0.5,
     });
-    expect([1024, 4000, 16_000, undefined].map((budget_tokens) => reasoningEffort({ thinking: { type: 'enabled', budget_tokens } }))).toEqual(['low', 'medium', 'high', 'medium']);
+    expect([1024, 4000, 16_000, undefined].map((budget_tokens) => reasoningEffort({ thinking: { type: 'enabled', budget_tokens } }))).toEqual([
+      'low',
+      'medium',
+      'high',
+      'medium',
+    ]);
     expect(reasoningEffort({ thinking: { type: 'disabled' } })).toBeUndefined();
     expect(reasoningEffort({ output_config: { effort: 'max' }, thinking: { type: 'enabled', budget_tokens: 1024 } })).toBe('high');
     expect(reasoningEffort({ output_config: { effort: 'low' } })).toBe('low');
@@ -143,7 +169,10 @@ describe('request: Anthropic message -> chat completion', () => {
 
   it('asks for structured output with output_config.format', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false };
-    expect(chatCompletionRequest({ max_tokens: 5, messages: [{ role: 'user', content: 'x' }], output_config: { format: { type: 'json_schema', schema } } }, 'gpt-4o').response_format).toEqual({
+    expect(
+      chatCompletionRequest({ max_tokens: 5, messages: [{ role: 'user', content: 'x' }], output_config: { format: { type: 'json_schema', schema } } }, 'gpt-4o')
+        .response_format,
+    ).toEqual({
       type: 'json_schema',
       json_schema: { name: 'output', schema, strict: true },
     });
@@ -158,10 +187,22 @@ describe('request: Anthropic message -> chat completion', () => {
       }
       return undefined;
     };
-    expect(refused({ max_tokens: 1, messages: [] })).toEqual({ status: 400, type: 'invalid_request_error', message: 'messages: at least one message is required.' });
-    expect(refused({ messages: [{ role: 'user', content: 'x' }] })).toEqual({ status: 400, type: 'invalid_request_error', message: 'max_tokens: a positive number is required.' });
-    expect(refused({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] })?.message).toMatch(/^document blocks \(PDFs, text documents\) are not translated/);
-    expect(refused({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'search_result' }] }] })?.message).toBe('content blocks of type "search_result" are not translated by this relay.');
+    expect(refused({ max_tokens: 1, messages: [] })).toEqual({
+      status: 400,
+      type: 'invalid_request_error',
+      message: 'messages: at least one message is required.',
+    });
+    expect(refused({ messages: [{ role: 'user', content: 'x' }] })).toEqual({
+      status: 400,
+      type: 'invalid_request_error',
+      message: 'max_tokens: a positive number is required.',
+    });
+    expect(refused({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] })?.message).toMatch(
+      /^document blocks \(PDFs, text documents\) are not translated/,
+    );
+    expect(refused({ max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'search_result' }] }] })?.message).toBe(
+      'content blocks of type "search_result" are not translated by this relay.',
+    );
   });
 });
 
@@ -202,12 +243,20 @@ describe('answer: chat completion -> Anthropic message', () => {
 
   it('maps finish reasons to stop reasons', () => {
     expect(
-      Object.fromEntries(['stop', 'length', 'tool_calls', 'function_call', 'content_filter', null].map((finish) => [String(finish), stopReason(finish).stop_reason])),
+      Object.fromEntries(
+        ['stop', 'length', 'tool_calls', 'function_call', 'content_filter', null].map((finish) => [String(finish), stopReason(finish).stop_reason]),
+      ),
     ).toEqual({ stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', function_call: 'tool_use', content_filter: 'refusal', null: 'end_turn' });
     // Only an upstream that names the matched sequence (vLLM does, OpenAI does not) gives stop_sequence.
     expect(stopReason('stop', 'END')).toEqual({ stop_reason: 'stop_sequence', stop_sequence: 'END' });
-    expect(anthropicMessage({ choices: [{ message: { content: 'a' }, finish_reason: 'stop', stop_reason: 'END' }] }, 'm', 'x', ['END'])).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'END' });
-    expect(anthropicMessage({ choices: [{ message: { content: 'a' }, finish_reason: 'stop', stop_reason: 'other' }] }, 'm', 'x', ['END'])).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+    expect(anthropicMessage({ choices: [{ message: { content: 'a' }, finish_reason: 'stop', stop_reason: 'END' }] }, 'm', 'x', ['END'])).toMatchObject({
+      stop_reason: 'stop_sequence',
+      stop_sequence: 'END',
+    });
+    expect(anthropicMessage({ choices: [{ message: { content: 'a' }, finish_reason: 'stop', stop_reason: 'other' }] }, 'm', 'x', ['END'])).toMatchObject({
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+    });
   });
 
   it('reports zero usage when the upstream reported none', () => {
@@ -218,14 +267,23 @@ describe('answer: chat completion -> Anthropic message', () => {
 describe('stream: chat completion chunks -> Anthropic events', () => {
   const chunk = (delta: Record<string, unknown>, finish: string | null = null): ChatChunk => ({ choices: [{ delta, finish_reason: finish }] });
 
-  it('emits each chunk\'s events as it is pushed: text, then tool calls one block each, then stop and usage', () => {
+  it("emits each chunk's events as it is pushed: text, then tool calls one block each, then stop and usage", () => {
     const translator = new StreamTranslator('msg_s', 'claude-sonnet-4-6');
     expect(translator.start()).toEqual([
       {
         event: 'message_start',
         data: {
           type: 'message_start',
-          message: { id: 'msg_s', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+          message: {
+            id: 'msg_s',
+            type: 'message',
+            role: 'assistant',
+            model: 'claude-sonnet-4-6',
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+          },
         },
       },
     ]);
@@ -234,10 +292,15 @@ describe('stream: chat completion chunks -> Anthropic events', () => {
       { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
       { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } } },
     ]);
-    expect(translator.push(chunk({ content: 'lo' }))).toEqual([{ event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } } }]);
+    expect(translator.push(chunk({ content: 'lo' }))).toEqual([
+      { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } } },
+    ]);
     expect(translator.push(chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'a', arguments: '' } }] }))).toEqual([
       { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
-      { event: 'content_block_start', data: { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_1', name: 'a', input: {} } } },
+      {
+        event: 'content_block_start',
+        data: { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_1', name: 'a', input: {} } },
+      },
     ]);
     expect(translator.push(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"x":' } }] }))).toEqual([
       { event: 'content_block_delta', data: { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"x":' } } },
@@ -247,7 +310,10 @@ describe('stream: chat completion chunks -> Anthropic events', () => {
     ]);
     expect(translator.push(chunk({ tool_calls: [{ index: 1, id: 'call_2', type: 'function', function: { name: 'b', arguments: '{}' } }] }))).toEqual([
       { event: 'content_block_stop', data: { type: 'content_block_stop', index: 1 } },
-      { event: 'content_block_start', data: { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_2', name: 'b', input: {} } } },
+      {
+        event: 'content_block_start',
+        data: { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'call_2', name: 'b', input: {} } },
+      },
       { event: 'content_block_delta', data: { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{}' } } },
     ]);
     expect(translator.push(chunk({}, 'tool_calls'))).toEqual([]);
@@ -256,7 +322,11 @@ describe('stream: chat completion chunks -> Anthropic events', () => {
       { event: 'content_block_stop', data: { type: 'content_block_stop', index: 2 } },
       {
         event: 'message_delta',
-        data: { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { input_tokens: 40, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 10 } },
+        data: {
+          type: 'message_delta',
+          delta: { stop_reason: 'tool_use', stop_sequence: null },
+          usage: { input_tokens: 40, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 10 },
+        },
       },
       { event: 'message_stop', data: { type: 'message_stop' } },
     ]);
@@ -299,17 +369,23 @@ describe('models: Claude names -> upstream models', () => {
     expect(pick('claude-opus-4-1-20250805')).toEqual({ ok: true, upstream: 'gpt-5' });
     expect(pick('claude-3-haiku-20240307')).toEqual({ ok: true, upstream: 'gpt-4o-mini' });
     expect(pick('gpt-4.1')).toEqual({ ok: true, upstream: 'gpt-4.1' });
-    expect(pick('claude-2.1')).toEqual({ ok: false, message: expect.stringContaining('claude-2.1 is not mapped to an OpenAI model on this relay (mapped: opus, sonnet, haiku, claude-3-haiku-20240307)') });
+    expect(pick('claude-2.1')).toEqual({
+      ok: false,
+      message: expect.stringContaining('claude-2.1 is not mapped to an OpenAI model on this relay (mapped: opus, sonnet, haiku, claude-3-haiku-20240307)'),
+    });
   });
 
   it('applies RELAY_MODELS after mapping, aliases included', () => {
     const allowed = parseModelPolicy('gpt-5-mini,gpt-5=gpt-5-2025-08-07');
     expect(chooseModel('claude-sonnet-4-6', models, allowed)).toEqual({ ok: true, upstream: 'gpt-5-2025-08-07' });
     expect(chooseModel('claude-haiku-4-5', models, allowed)).toEqual({ ok: true, upstream: 'gpt-5-mini' });
-    expect(chooseModel('gpt-4o', models, allowed)).toEqual({ ok: false, message: 'model: gpt-4o is not available on this relay. Available: gpt-5-mini, gpt-5.' });
+    expect(chooseModel('gpt-4o', models, allowed)).toEqual({
+      ok: false,
+      message: 'model: gpt-4o is not available on this relay. Available: gpt-5-mini, gpt-5.',
+    });
   });
 
-  it('lists models in Anthropic\'s shape', () => {
+  it("lists models in Anthropic's shape", () => {
     expect(anthropicModelList([{ id: 'gpt-5', created: 1_754_000_000 }, { id: 'gpt-5-mini' }])).toEqual({
       data: [
         { type: 'model', id: 'gpt-5', display_name: 'gpt-5', created_at: '2025-07-31T22:13:20.000Z' },
@@ -332,7 +408,7 @@ describe('models: Claude names -> upstream models', () => {
   });
 });
 
-describe('count_tokens: o200k_base and OpenAI\'s chat overheads', () => {
+describe("count_tokens: o200k_base and OpenAI's chat overheads", () => {
   const count = (request: AnthropicRequest) => countInputTokens(chatCompletionRequest({ max_tokens: 1, ...request }, 'gpt-5'));
 
   it('counts messages, tool definitions, tool calls and images', async () => {

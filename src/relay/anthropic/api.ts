@@ -48,10 +48,20 @@ export interface AnthropicApi {
 /** The server's refusals, in Anthropic's error shape. */
 export const anthropicRefusals = {
   unauthorized(res: ServerResponse, message: string): void {
-    sendAnthropicError(res, new AnthropicFailure(401, 'authentication_error', message.replace('"Authorization: Bearer <RELAY_TOKEN>"', '"x-api-key: <RELAY_TOKEN>" or "Authorization: Bearer <RELAY_TOKEN>"')));
+    sendAnthropicError(
+      res,
+      new AnthropicFailure(
+        401,
+        'authentication_error',
+        message.replace('"Authorization: Bearer <RELAY_TOKEN>"', '"x-api-key: <RELAY_TOKEN>" or "Authorization: Bearer <RELAY_TOKEN>"'),
+      ),
+    );
   },
   rateLimited(res: ServerResponse, refused: Refused, who: string, limit: number | undefined): void {
-    sendAnthropicError(res, new AnthropicFailure(429, 'rate_limit_error', rateLimitMessage(refused, who, limit), { 'retry-after': String(refused.retryAfterSec) }));
+    sendAnthropicError(
+      res,
+      new AnthropicFailure(429, 'rate_limit_error', rateLimitMessage(refused, who, limit), { 'retry-after': String(refused.retryAfterSec) }),
+    );
   },
 };
 
@@ -67,7 +77,8 @@ async function readRequest(req: IncomingMessage, exchange: Exchange): Promise<An
   try {
     body = await readBody(req, MAX_MESSAGES_BODY);
   } catch (error) {
-    if (error instanceof BodyTooLarge) throw new AnthropicFailure(413, 'request_too_large', `Request bodies are limited to ${MAX_MESSAGES_BODY / 1024 / 1024} MB.`);
+    if (error instanceof BodyTooLarge)
+      throw new AnthropicFailure(413, 'request_too_large', `Request bodies are limited to ${MAX_MESSAGES_BODY / 1024 / 1024} MB.`);
     throw error;
   }
   exchange.bytesIn = body.length;
@@ -92,7 +103,12 @@ async function upstreamFailure(answer: Dispatcher.ResponseData, tap: UsageTap): 
   }
   const { status, type } = errorForUpstreamStatus(answer.statusCode);
   const retryAfter = answer.headers['retry-after'];
-  return new AnthropicFailure(status, type, message ?? `The upstream API answered ${answer.statusCode}.`, typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : {});
+  return new AnthropicFailure(
+    status,
+    type,
+    message ?? `The upstream API answered ${answer.statusCode}.`,
+    typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : {},
+  );
 }
 
 export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApiOptions): AnthropicApi {
@@ -109,7 +125,11 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
   const complete = async (body: unknown, exchange: Exchange, signal: AbortSignal): Promise<{ answer: Dispatcher.ResponseData; tap: UsageTap }> => {
     const answer = await caller.call('POST', '/v1/chat/completions', body, signal, exchange.upstreamAuthorization);
     exchange.requestId = answer.headers['x-request-id'] as string | undefined;
-    const tap = createUsageTap({ contentType: answer.headers['content-type'] as string | undefined, contentEncoding: answer.headers['content-encoding'] as string | undefined, status: answer.statusCode });
+    const tap = createUsageTap({
+      contentType: answer.headers['content-type'] as string | undefined,
+      contentEncoding: answer.headers['content-encoding'] as string | undefined,
+      status: answer.statusCode,
+    });
     exchange.usage = tap;
     if (answer.statusCode >= 300) throw await upstreamFailure(answer, tap);
     return { answer, tap };
@@ -133,7 +153,12 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
       sendJson(res, 200, message, requestIdHeader(exchange));
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...requestIdHeader(exchange) });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      ...requestIdHeader(exchange),
+    });
     const translator = new StreamTranslator(messageId(), requested, stopSequences);
     const ping = setTimeout(() => {
       res.write(formatEvent(PING));
@@ -203,7 +228,11 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
         else if (req.method === 'POST' && path === COUNT_TOKENS) await countTokens(req, res, exchange);
         else if ((req.method === 'GET' || req.method === 'HEAD') && path === '/v1/models') await listModels(res, exchange, abort.signal);
         else {
-          throw new AnthropicFailure(404, 'not_found_error', `${req.method} ${path.slice(0, 100)} is not part of the Anthropic API this relay serves: POST /v1/messages, POST /v1/messages/count_tokens and GET /v1/models.`);
+          throw new AnthropicFailure(
+            404,
+            'not_found_error',
+            `${req.method} ${path.slice(0, 100)} is not part of the Anthropic API this relay serves: POST /v1/messages, POST /v1/messages/count_tokens and GET /v1/models.`,
+          );
         }
       } catch (error) {
         if (abort.signal.aborted) return;

@@ -10,7 +10,11 @@ import type { ChatCompletionBody } from './request.js';
  */
 export const IMAGE_TOKENS = 765;
 
-type Counter = (request: { messages: ChatMessage[]; functions?: ChatCompletionFunctionDefinition[]; function_call?: 'none' | 'auto' | { name: string } }) => number;
+type Counter = (request: {
+  messages: ChatMessage[];
+  functions?: ChatCompletionFunctionDefinition[];
+  function_call?: 'none' | 'auto' | { name: string };
+}) => number;
 
 let counter: Promise<Counter> | undefined;
 

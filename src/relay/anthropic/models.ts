@@ -10,7 +10,10 @@ export interface AnthropicModels {
 
 export function parseAnthropicModels(text: string | undefined): AnthropicModels {
   const families = new Map<string, string>();
-  for (const entry of (text ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of (text ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const [name, target, extra] = entry.split('=').map((part) => part.trim());
     if (!name || !target || extra !== undefined) {
       throw new ConfigError(`RELAY_ANTHROPIC_MODELS: cannot read "${entry}".`, {
@@ -47,7 +50,10 @@ export function chooseModel(requested: string, models: AnthropicModels, allowed:
     const mapped = [...models.families.keys()].join(', ');
     return {
       ok: false,
-      message: `model: ${requested.slice(0, 100)} is not mapped to an OpenAI model on this relay (${mapped ? `mapped: ${mapped}` : 'RELAY_ANTHROPIC_MODELS is not set'}). Use an OpenAI model name, or ask the operator to map it with RELAY_ANTHROPIC_MODELS.`,
+      message:
+        `model: ${requested.slice(0, 100)} is not mapped to an OpenAI model on this relay ` +
+        `(${mapped ? `mapped: ${mapped}` : 'RELAY_ANTHROPIC_MODELS is not set'}). ` +
+        'Use an OpenAI model name, or ask the operator to map it with RELAY_ANTHROPIC_MODELS.',
     };
   }
   upstream ??= requested;

@@ -29,7 +29,12 @@ export interface AnthropicToolResultBlock {
   is_error?: boolean;
 }
 
-export type AnthropicBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | { type: string; [key: string]: unknown };
+export type AnthropicBlock =
+  | AnthropicTextBlock
+  | AnthropicImageBlock
+  | AnthropicToolUseBlock
+  | AnthropicToolResultBlock
+  | { type: string; [key: string]: unknown };
 
 export interface AnthropicMessage {
   /** "system": a system message between turns, as Claude Code sends them. */
@@ -201,7 +206,11 @@ function functionTools(tools: AnthropicTool[] | undefined): OpenAIFunctionTool[]
     .filter((tool) => tool.type === undefined || tool.type === 'custom')
     .map((tool) => ({
       type: 'function',
-      function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema ?? { type: 'object', properties: {} } },
+      function: {
+        name: tool.name,
+        ...(tool.description ? { description: tool.description } : {}),
+        parameters: tool.input_schema ?? { type: 'object', properties: {} },
+      },
     }));
 }
 
@@ -225,7 +234,8 @@ export function chatMessages(request: AnthropicRequest): OpenAIMessage[] {
   for (const message of request.messages) {
     if (message.role === 'user') messages.push(...userMessages(message.content));
     else if (message.role === 'assistant') messages.push(assistantMessage(message.content));
-    else if (message.role === 'system') messages.push({ role: 'system', content: typeof message.content === 'string' ? message.content : text(message.content) });
+    else if (message.role === 'system')
+      messages.push({ role: 'system', content: typeof message.content === 'string' ? message.content : text(message.content) });
     else throw invalid(`messages: role must be "user", "assistant" or "system", not "${String(message.role).slice(0, 20)}".`);
   }
   return messages;

@@ -29,9 +29,7 @@ export interface ChatCompletion {
   usage?: OpenAIUsage | null;
 }
 
-export type AnthropicContent =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; input: unknown };
+export type AnthropicContent = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
 
 export interface AnthropicMessageAnswer {
   id: string;

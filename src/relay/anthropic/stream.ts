@@ -52,7 +52,16 @@ export class StreamTranslator {
         event: 'message_start',
         data: {
           type: 'message_start',
-          message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(undefined) },
+          message: {
+            id: this.id,
+            type: 'message',
+            role: 'assistant',
+            model: this.model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: anthropicUsage(undefined),
+          },
         },
       },
     ];
@@ -71,7 +80,11 @@ export class StreamTranslator {
     for (const call of choice.delta?.tool_calls ?? []) {
       const at = call.index ?? 0;
       if (this.open?.kind !== 'tool' || this.open.call !== at) {
-        this.openBlock(events, { kind: 'tool', call: at }, { type: 'tool_use', id: call.id ?? `call_${this.id}_${at}`, name: call.function?.name ?? '', input: {} });
+        this.openBlock(
+          events,
+          { kind: 'tool', call: at },
+          { type: 'tool_use', id: call.id ?? `call_${this.id}_${at}`, name: call.function?.name ?? '', input: {} },
+        );
       }
       const fragment = call.function?.arguments;
       if (fragment) events.push(this.delta({ type: 'input_json_delta', partial_json: fragment }));
