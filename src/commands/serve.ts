@@ -30,6 +30,7 @@ Environment:
   PORT                         default 3001
   RELAY_CONNECT_TIMEOUT        default 10s     RELAY_FIRST_BYTE_TIMEOUT  default 15m
   RELAY_IDLE_TIMEOUT           default 5m      RELAY_CLIENT_HEADER_TIMEOUT default 30s
+  RELAY_CLIENT_BODY_TIMEOUT    default 60s: longest pause while a client sends a request body
   RELAY_SHUTDOWN_GRACE         default 30s: in-flight streams may finish after SIGTERM
   RELAY_ENV_FILE               re-read RELAY_TOKEN (and a rotation's previous token) from this file on change/SIGHUP
   RELAY_PATH_PREFIX            serve the API under a prefix, e.g. /openai -> /openai/v1/...

@@ -23,6 +23,8 @@ export interface Timeouts {
   idleMs: number;
   /** A client must finish sending its request headers within this (slowloris guard). */
   clientHeadersMs: number;
+  /** Longest silence while a client sends its request body (the same guard for bodies). */
+  clientBodyMs: number;
 }
 
 export interface RelayConfig {
@@ -57,7 +59,7 @@ export interface RelayConfig {
 export const DEFAULT_BASE_URL = 'https://api.openai.com';
 export const DEFAULT_PORT = 3001;
 
-const DEFAULT_TIMEOUTS = { connect: '10s', firstByte: '15m', idle: '5m', clientHeaders: '30s' } as const;
+const DEFAULT_TIMEOUTS = { connect: '10s', firstByte: '15m', idle: '5m', clientHeaders: '30s', clientBody: '60s' } as const;
 
 export interface ConfigOverrides {
   port?: number;
@@ -86,6 +88,7 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
       firstByteMs: parseDuration(env.RELAY_FIRST_BYTE_TIMEOUT ?? DEFAULT_TIMEOUTS.firstByte, 'RELAY_FIRST_BYTE_TIMEOUT'),
       idleMs: parseDuration(env.RELAY_IDLE_TIMEOUT ?? DEFAULT_TIMEOUTS.idle, 'RELAY_IDLE_TIMEOUT'),
       clientHeadersMs: parseDuration(env.RELAY_CLIENT_HEADER_TIMEOUT ?? DEFAULT_TIMEOUTS.clientHeaders, 'RELAY_CLIENT_HEADER_TIMEOUT'),
+      clientBodyMs: parseDuration(env.RELAY_CLIENT_BODY_TIMEOUT ?? DEFAULT_TIMEOUTS.clientBody, 'RELAY_CLIENT_BODY_TIMEOUT'),
     },
     access,
     shutdownGraceMs: parseDuration(env.RELAY_SHUTDOWN_GRACE ?? '30s', 'RELAY_SHUTDOWN_GRACE'),

@@ -1,5 +1,6 @@
 // Errors in the shape OpenAI's API returns, so every SDK parses them like its own.
 import type { ServerResponse } from 'node:http';
+import { hasBody } from './json-body.js';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; code: string; param: null };
@@ -11,6 +12,9 @@ export function openaiError(message: string, type: string, code: string): OpenAI
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
+  // Answered before its body was read: the connection closes after this answer (Node then
+  // destroys the socket) instead of reading a body of any length just to keep it alive.
+  if (hasBody(res.req) && !res.req.complete) res.setHeader('connection', 'close');
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

@@ -16,6 +16,7 @@ import type { Logger } from './log.js';
 import { createModelGate } from './models.js';
 import { createOllamaApi } from './ollama/api.js';
 import { sendError, sendJson } from './openai-error.js';
+import { hasBody } from './json-body.js';
 import { isForwardable, pathOnly, stripPrefix } from './paths.js';
 import { createForwarder, createUpstreamAgent, type Exchange } from './proxy.js';
 import { createRealtimeProxy } from './realtime.js';
@@ -137,6 +138,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       });
     });
     if (stopping) res.setHeader('connection', 'close');
+    if (hasBody(req)) process.nextTick(boundBodyIdle, req, res, config.timeouts.clientBodyMs);
 
     const origin = req.headers.origin;
     const corsAllowed = cors !== undefined && origin !== undefined && isAllowedOrigin(cors, origin);
@@ -273,6 +275,22 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       logger.info('relay stopped');
     },
   };
+}
+
+/**
+ * A body still arriving once this request's first bytes are parsed gets the socket's idle timer
+ * until it ends: a client that stops sending it is answered 408 (or cut) and its socket closed.
+ */
+function boundBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  if (req.complete || ms === 0) return;
+  req.setTimeout(ms, () => {
+    if (res.headersSent) res.destroy();
+    else {
+      sendError(res, 408, 'The request body stopped arriving (see RELAY_CLIENT_BODY_TIMEOUT).', 'invalid_request_error', 'request_timeout');
+      res.once('finish', () => req.socket.destroy());
+    }
+  });
+  req.once('end', () => req.socket.setTimeout(0));
 }
 
 function round(ms: number): number {
