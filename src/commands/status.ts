@@ -5,6 +5,7 @@ import { RelayError } from '../errors.js';
 import { DEFAULT_APP_DIR, parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { terminalSafe } from './output.js';
 
 interface StatusOptions extends TargetOptions {
   appDir?: string;
@@ -43,7 +44,8 @@ Examples:
           const script = domain === undefined ? statusCommand({ appDir }) : statusCommand({ appDir, domain });
           const result = await host.run(script, { sudo: true });
           if (result.code !== 0) throw new RelayError(`status script failed on ${host.label}: ${result.stderr.trim()}`);
-          const status = parseStatus(result.stdout);
+          // What the host printed ends up on the terminal: no control characters in it.
+          const status = parseStatus(terminalSafe(result.stdout));
           return { host: host.label, reachable: true as const, healthy: status.container.health === 'healthy' && status.nginx.active, ...status };
         });
       } catch (error) {

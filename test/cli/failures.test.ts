@@ -38,7 +38,7 @@ function expectErrorFix(run: Run): void {
   expect(run.output).not.toContain('node:internal');
 }
 
-describe('Ctrl-C at a prompt', () => {
+describe('Ctrl-C at a prompt', { timeout: 90_000 }, () => {
   it('ends with error/fix and exit 130, not an ExitPromptError stack', async () => {
     // `relay status` with no relay.json asks for the server on a terminal.
     const cli = `${process.execPath} ${RELAY_BIN} status`;
@@ -63,7 +63,7 @@ describe('Ctrl-C at a prompt', () => {
   });
 });
 
-describe('bad input the operator typed', () => {
+describe('bad input the operator typed', { timeout: 90_000 }, () => {
   it('cert --resolver bogus is refused before any connection', async () => {
     const run = await relay(['cert', '--resolver', 'bogus', '--domain', 'relay.example.com', '--email', 'ops@example.com', '--host', 'root@127.0.0.1:1']);
     expect(run.code).toBe(1);
@@ -73,7 +73,7 @@ describe('bad input the operator typed', () => {
   });
 });
 
-describe('relay serve on a port in use', () => {
+describe('relay serve on a port in use', { timeout: 90_000 }, () => {
   let busy: Server;
   let port: number;
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd.js';
 // OSC title, bell, clear screen, colour, carriage return, backspace, C1 CSI: all on every login.
 const HOSTILE = String.raw`printf '\033]0;pwned\007\033[2J\033[31mred\033[0m line\r\nfake prompt\010\010next\tcol\n'; printf '\302\23331merr\033[0m\n' >&2`;
 
-describe.skipIf(!sshdAvailable)('host output on the terminal', () => {
+describe.skipIf(!sshdAvailable)('host output on the terminal', { timeout: 90_000 }, () => {
   let sshd: TestSshd;
   let dir: string;
   beforeAll(async () => {
@@ -28,6 +28,26 @@ describe.skipIf(!sshdAvailable)('host output on the terminal', () => {
     expect(run.raw).toContain('next\tcol\n');
     expect(run.raw).toContain('err');
     // Nothing but printable text, \n and \t.
+    expect(run.raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+});
+
+describe.skipIf(!sshdAvailable)('relay status with a hostile host', { timeout: 90_000 }, () => {
+  let sshd: TestSshd;
+  let dir: string;
+  beforeAll(async () => {
+    sshd = await startSshd({ forceCommand: String.raw`printf 'container.state=\033]0;pwned\007run\033[2Jning\nnginx.active=act\033[1Aive\n'` });
+    dir = await mkdtemp(join(tmpdir(), 'relay-hostout-'));
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows the values without their control characters', async () => {
+    const run = await runCli(['status', '--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--accept-new-host-key', '--known-hosts', join(dir, 'known_hosts'), '--yes'], { cwd: dir });
+    expect(run.raw).toMatch(/container +running/);
+    expect(run.raw).toMatch(/nginx +active/);
     expect(run.raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
 });

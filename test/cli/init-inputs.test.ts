@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 
 const dnsAvailable = ['/usr/bin/pebble-challtestsrv', '/usr/local/bin/pebble-challtestsrv'].some((path) => existsSync(path));
 
-describe.skipIf(!sshdAvailable || !dnsAvailable)('relay init checks every input before touching the host', () => {
+describe.skipIf(!sshdAvailable || !dnsAvailable)('relay init checks every input before touching the host', { timeout: 90_000 }, () => {
   let sshd: TestSshd;
   let dns: TestDns;
   let dir: string;
