@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderApp, type DeployInput } from '../src/plan/deploy-plan.js';
 import { renderDeployEnv } from '../src/deploy-env.js';
 import { freePort } from './support/free-port.js';
+import { hasSystemComponent } from './support/system-component.js';
 
 const read = (path: string) => readFileSync(join('templates', path), 'utf8');
 const templates = {
@@ -58,7 +59,7 @@ describe('templates', () => {
   });
 });
 
-describe('the nginx vhost', () => {
+describe.skipIf(!hasSystemComponent('nginx', 'nginx-light'))('the nginx vhost', () => {
   /** Runs `nginx -t` on a vhost inside a temporary prefix laid out like Debian's /etc/nginx. */
   async function nginxTest(name: string, vhost: string) {
     const prefix = join(work, name);

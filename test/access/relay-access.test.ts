@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToken, emptyTokensFile, renderTokensFile, revokeToken, sha256Hex, type TokensFile } from '../../src/relay/access/tokens-file.js';
 import { MODELS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { hasSystemComponent } from '../support/system-component.js';
 import { eventually, startRelayProcess, type RelayProcess } from '../support/relay-process.js';
 
 const KEY = `sk-SENTINEL-${randomBytes(6).toString('hex')}`;
@@ -184,7 +185,7 @@ describe('passthrough mode', () => {
   });
 });
 
-describe('two relays sharing Redis', () => {
+describe.skipIf(!hasSystemComponent('redis-server', 'redis-server'))('two relays sharing Redis', () => {
   let redis: RedisServer;
   beforeAll(async () => {
     redis = await startRedisServer();

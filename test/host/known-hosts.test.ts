@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkHostKey, fingerprint, hostKeyChangedError, keyTypeOf, knownHostsName, knownKeyTypes, recordHostKey } from '../../src/host/known-hosts.js';
+import { hasSystemComponent } from '../support/system-component.js';
 
 interface Key {
   type: string;
@@ -12,7 +13,7 @@ interface Key {
   pubPath: string;
 }
 
-describe('known_hosts', () => {
+describe.skipIf(!hasSystemComponent('ssh-keygen', 'openssh-client'))('known_hosts', () => {
   let dir: string;
   let ed: Key;
   let ed2: Key;

@@ -142,8 +142,16 @@ describe.skipIf(!sshdAvailable)('SSH host against a real sshd', () => {
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(chunks.join('')).toBe('started\n');
       // The remote sleep is gone, not orphaned.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(() => execFileSync('pgrep', ['-f', `sleep ${marker}`])).toThrow();
+      await expect
+        .poll(() => {
+          try {
+            execFileSync('pgrep', ['-f', `sleep ${marker}`]);
+            return 'still running';
+          } catch {
+            return 'gone';
+          }
+        })
+        .toBe('gone');
     });
 
     it('streams to completion and returns the exit code', async () => {

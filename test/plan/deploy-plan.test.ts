@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDeployEnv, chooseRelayToken, readLocalApiKey, renderDeployEnv } from '../../src/deploy-env.js';
 import { buildDeployPlan, renderApp, type DeployInput, type DeployTemplates } from '../../src/plan/deploy-plan.js';
@@ -309,24 +309,5 @@ describe('operating a deployed relay', () => {
       nginx: { active: false, state: 'inactive' },
       systemdUnit: 'missing',
     });
-  });
-});
-
-describe('relay deploy --dry-run', () => {
-  it('prints the plan without connecting, and without the key, the token or other lines of .env.local', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'relay-dry-run-'));
-    await writeFile(join(dir, '.env.local'), `OTHER_SECRET=${OTHER_VALUE}\nOPENAI_API_KEY=${KEY}\n`);
-    // 203.0.113.7 is TEST-NET-3: nothing answers there, so a connection attempt would fail the test.
-    const out = execFileSync(process.execPath, [resolve('bin/relay.js'), 'deploy', '--dry-run', '--host', 'root@203.0.113.7', '--yes'], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    expect(out).toContain('Upload the relay and build and start its container [app.container]');
-    expect(out).toContain('/opt/relay/.env  0600 root:root');
-    expect(out).toContain('Configure the nginx vhost for 203.0.113.7');
-    expect(out).not.toContain(KEY);
-    expect(out).not.toContain('OTHER_SECRET');
-    expect(out).not.toContain(OTHER_VALUE);
   });
 });

@@ -8,6 +8,7 @@ import { ConfigError } from '../../src/errors.js';
 import { buildInstallPlan, DOCKER_KEY_FINGERPRINT, DOCKER_KEYRING, DOCKER_SOURCES_LIST, keyFingerprintCheck } from '../../src/plan/install-plan.js';
 import { describePlan } from '../../src/plan/render-plan.js';
 import { parseOsRelease, UFW_ALLOWS_WEB, type OsInfo } from '../../src/plan/preflight.js';
+import { hasSystemComponent } from '../support/system-component.js';
 
 const TRIXIE = `PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
 NAME="Debian GNU/Linux"
@@ -178,7 +179,7 @@ describe("Docker's apt key is trusted only with Docker's published fingerprint (
     expect(repo.fix).toContain('--docker-source distro');
   });
 
-  describe('the fingerprint check, run against real keys with gpg', () => {
+  describe.skipIf(!hasSystemComponent('gpg', 'gnupg'))('the fingerprint check, run against real keys with gpg', () => {
     let dir: string;
     let fingerprintOf: (file: string) => string;
     beforeAll(async () => {

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODELS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { rawRequest } from '../support/raw-http.js';
-import { RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
+import { eventually, RELAY_BIN, startRelayProcess } from '../support/relay-process.js';
 
 let upstream: FakeOpenAI;
 beforeAll(async () => {
@@ -163,9 +163,8 @@ describe('stopping on SIGTERM', () => {
       if (content) parts.push(content);
       if (parts.length === 1 && !exitCode) {
         exitCode = relay.stop('SIGTERM');
-        // Give the relay a moment to close its listener, then knock.
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        await expect(fetch(`${relay.url}/health`)).rejects.toThrow();
+        // Knock until the relay has closed its listener.
+        await eventually(() => fetch(`${relay.url}/health`).then(() => false, () => true));
       }
     }
     expect(parts).toHaveLength(PACED_CHUNKS);

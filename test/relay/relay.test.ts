@@ -130,6 +130,7 @@ describe('streaming', () => {
     const reader = response.body!.getReader();
     let received = (await reader.read()).value?.length ?? 0;
     // The client stops reading: socket buffers fill, then the relay must stop reading upstream.
+    // A fixed pause on purpose: it is the time a relay without backpressure has to read it all.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const sentWhilePaused = upstream.downloadSent.bytes;
     expect(sentWhilePaused).toBeLessThan((DOWNLOAD_MB * 1024 * 1024) / 2);

@@ -52,11 +52,12 @@ describe('live token reload from RELAY_ENV_FILE', () => {
         if (code !== 200) failures++;
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(() => sent >= 5);
     await replaceEnvFile('OPENAI_API_KEY=sk-ignored-here\nRELAY_TOKEN=second\nRELAY_TOKEN_PREVIOUS=first\nRELAY_TOKEN_PREVIOUS_UNTIL=2999-01-01T00:00:00Z\n');
     await eventually(() => relay.output().includes('tokens reloaded'));
     clientToken = 'second';
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sentBefore = sent;
+    await eventually(() => sent >= sentBefore + 5);
     stop = true;
     await load;
     expect(sent).toBeGreaterThan(5);
@@ -69,8 +70,7 @@ describe('live token reload from RELAY_ENV_FILE', () => {
     await replaceEnvFile(`RELAY_TOKEN=second\nRELAY_TOKEN_PREVIOUS=first\nRELAY_TOKEN_PREVIOUS_UNTIL=${new Date(Date.now() + 300).toISOString()}\n`);
     await eventually(() => relay.output().split('tokens reloaded').length > 2);
     expect(await status('first')).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await status('first')).toBe(401);
+    await eventually(async () => (await status('first')) === 401);
     expect(await status('second')).toBe(200);
   });
 

@@ -7,9 +7,10 @@ import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { hasSystemComponent } from './system-component.js';
 
 export const SSHD = '/usr/sbin/sshd';
-export const sshdAvailable = existsSync(SSHD);
+export const sshdAvailable = hasSystemComponent(SSHD, 'openssh-server');
 
 export interface TestSshd {
   port: number;
