@@ -10,6 +10,7 @@ export class BodyTooLarge extends Error {}
 export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] ?? 0) > limit) {
+      req.resume();
       reject(new BodyTooLarge());
       return;
     }

@@ -12,9 +12,10 @@ export function openaiError(message: string, type: string, code: string): OpenAI
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  // Answered before its body was read: the connection closes after this answer (Node then
-  // destroys the socket) instead of reading a body of any length just to keep it alive.
-  if (hasBody(res.req) && !res.req.complete) res.setHeader('connection', 'close');
+  // Answered before its body was read, and nobody reads it: the connection closes after this
+  // answer (Node then destroys the socket) instead of reading a body of any length to keep it
+  // alive. A body being drained on purpose (the 413, so the client reads it) is left to finish.
+  if (hasBody(res.req) && !res.req.complete && res.req.readableFlowing !== true) res.setHeader('connection', 'close');
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
