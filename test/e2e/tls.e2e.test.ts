@@ -384,27 +384,27 @@ describe('relay settings across rotate-token, restart and re-deploy', () => {
   };
 
   it('still apply: a model outside RELAY_MODELS is refused at every step', async () => {
-    const set = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '--set', 'RELAY_MODELS=gpt-fake'], 600_000);
+    const set = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '--set', 'RELAY_MODELS=gpt-fake', '-i', host.identityFile], 600_000);
     expect(set.exitCode, shown(set)).toBe(0);
     expect(await chatStatus('gpt-fake')).toBe(200);
     expect(await chatStatus('gpt-other')).toBe(403);
 
-    const rotate = await cli.run(['rotate-token', '--ca-file', caFile, '--env-file', envFile], 300_000);
+    const rotate = await cli.run(['rotate-token', '--ca-file', caFile, '--env-file', envFile, '-i', host.identityFile], 300_000);
     expect(rotate.exitCode, shown(rotate)).toBe(0);
     expect(await onHost("sed -n 's/^RELAY_MODELS=//p' /opt/relay/.env")).toBe('gpt-fake\n');
     expect(await chatStatus('gpt-other')).toBe(403);
 
-    const restart = await cli.run(['restart'], 300_000);
+    const restart = await cli.run(['restart', '-i', host.identityFile], 300_000);
     expect(restart.exitCode, shown(restart)).toBe(0);
     expect(await chatStatus('gpt-fake')).toBe(200);
     expect(await chatStatus('gpt-other')).toBe(403);
 
-    const again = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile], 600_000);
+    const again = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '-i', host.identityFile], 600_000);
     expect(again.exitCode, shown(again)).toBe(0);
     expect(again.stdout).toContain('no changes');
     expect(await chatStatus('gpt-other')).toBe(403);
 
-    const unset = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '--unset', 'RELAY_MODELS'], 600_000);
+    const unset = await cli.run(['deploy', '--base-image', nodeImage, '--env-file', envFile, '--unset', 'RELAY_MODELS', '-i', host.identityFile], 600_000);
     expect(unset.exitCode, shown(unset)).toBe(0);
     expect(await chatStatus('gpt-other')).toBe(200);
   }, 1_200_000);
