@@ -146,7 +146,7 @@ describe('relay init on a fresh host with a domain', () => {
     const r = await cli.run(initArgs(), 900_000);
     expect(r.exitCode, `${shown(r)}\n--- pebble ---\n${pebble.logs()}`).toBe(0);
     expect(r.stdout).toMatch(/✓ .+ \((changed|unchanged)\) \d+(\.\d+)?m?s/);
-    expect(r.stdout).toMatch(/Done in \d+(\.\d+)?m?s/);
+    expect(r.stdout).toMatch(/Done in (\d+m)?\d+(\.\d+)?m?s/);
     expect(r.stdout).toContain(`Base URL: https://${DOMAIN}/v1`);
     expect(r.stdout).toContain(`OPENAI_REVERSE_PROXY=https://${DOMAIN}/v1`);
     expect(r.stdout).toMatch(new RegExp(`OPENAI_API_BASE_URL=https://${DOMAIN.replace('.', '\\.')}/v1`));
