@@ -242,7 +242,8 @@ describe('running install and deploy again', () => {
   it('remembered the target in relay.json, so later commands need no --host', async () => {
     const project = JSON.parse(readFileSync(join(work, 'relay.json'), 'utf8')) as Record<string, unknown>;
     expect(project).toMatchObject({ host: '127.0.0.1', user: 'ops', port: host.sshPort, appDir: '/opt/relay' });
-    const r = await relay(['status', '--yes']);
+    // relay.json never names the key or the known_hosts file (it may be committed): those stay flags.
+    const r = await relay(['status', '-i', host.identityFile, '--known-hosts', join(home, 'known_hosts'), '--yes']);
     expect(r.exitCode, ok(r)).toBe(0);
   });
 });
