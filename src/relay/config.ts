@@ -6,12 +6,15 @@ import type { TokenSet } from './auth.js';
 import { parseCorsOrigins, type CorsPolicy } from './cors.js';
 import { parseModelPolicy, type ModelPolicy } from './models.js';
 import { parseAnthropicModels, type AnthropicModels } from './anthropic/models.js';
+import { outboundProxyFor, type OutboundProxy } from './outbound-proxy.js';
 
 export interface Upstream {
   /** scheme://host[:port], what undici connects to. */
   origin: string;
   /** Path the OpenAI API lives under at that origin, without a trailing slash or /v1 ('' for api.openai.com). */
   basePath: string;
+  /** The outbound proxy every upstream call goes through (HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY). */
+  proxy?: OutboundProxy;
 }
 
 export interface Timeouts {
@@ -80,7 +83,7 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
     apiKey,
     tokens: { current: relayToken },
     tokenFile: env.RELAY_ENV_FILE?.trim() || undefined,
-    upstream: parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL),
+    upstream: withProxy(parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL), env),
     port: overrides.port ?? parsePort(env.PORT),
     host: overrides.host ?? env.HOST ?? '0.0.0.0',
     timeouts: {
@@ -143,6 +146,11 @@ function parseHeaderValue(text: string | undefined, name: string, example: strin
   if (!value) return undefined;
   if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${name} must be an id such as ${example}; got "${value.slice(0, 40)}"`, { fix: `Copy the id from platform.openai.com (${example}).` });
   return value;
+}
+
+function withProxy(upstream: Upstream, env: NodeJS.ProcessEnv): Upstream {
+  const proxy = outboundProxyFor(upstream.origin, env);
+  return proxy === undefined ? upstream : { ...upstream, proxy };
 }
 
 /** Accepts the base URL with or without a trailing `/v1` or `/`, as the SDKs' own setting is written both ways. */

@@ -2,9 +2,8 @@
 // relay token out) and sends it upstream; after the upstream's answer the two sockets are joined
 // byte for byte, so frames of every kind, ping/pong and close codes cross untouched.
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import type { Authenticator } from './auth.js';
 import type { Timeouts, Upstream } from './config.js';
 import { isAllowedOrigin, type CorsPolicy } from './cors.js';
@@ -12,6 +11,8 @@ import { upstreamRequestHeaders, type UpstreamCredentials } from './headers.js';
 import type { Logger } from './log.js';
 import { resolveModel, type ModelPolicy } from './models.js';
 import { openaiError } from './openai-error.js';
+import { describeProxyFailure } from './outbound-proxy.js';
+import { openUpstreamSocket } from './upstream-socket.js';
 import { isForwardable, pathOnly, stripPrefix } from './paths.js';
 
 /** Browsers cannot set headers on a WebSocket, so OpenAI takes the key in a subprotocol. */
@@ -70,14 +71,7 @@ function withoutCookies(answer: Buffer, headEnd: number): Buffer {
 export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
   const { upstream, credentials, timeouts, auth, logger } = options;
   const upstreamUrl = new URL(upstream.origin);
-  const secure = upstreamUrl.protocol === 'https:';
-  const upstreamPort = Number(upstreamUrl.port) || (secure ? 443 : 80);
   const sessions = new Set<Socket | Duplex>();
-
-  const openUpstream = (): Socket =>
-    secure
-      ? tlsConnect({ host: upstreamUrl.hostname, port: upstreamPort, servername: isIP(upstreamUrl.hostname) ? undefined : upstreamUrl.hostname, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: upstreamUrl.hostname, port: upstreamPort });
 
   return {
     destroyAll() {
@@ -147,58 +141,73 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
         for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
       }
 
-      const remote = openUpstream();
       sessions.add(client);
-      sessions.add(remote);
       options.onOpen();
+      let remote: Socket | undefined;
       let status: number | undefined;
       let outcome: Outcome | undefined;
+      const opening = new AbortController();
       const timer = setTimeout(() => {
         outcome = 'upstream_timeout';
         if (status === undefined) refuse(client, 504, 'The upstream API did not answer the WebSocket handshake in time.', 'upstream_timeout');
-        remote.destroy();
+        opening.abort();
+        remote?.destroy();
       }, timeouts.connectMs + timeouts.firstByteMs);
 
-      remote.once(secure ? 'secureConnect' : 'connect', () => {
-        remote.write(`${lines.join('\r\n')}\r\n\r\n`);
-        if (head.length > 0) remote.write(head);
-        client.pipe(remote);
-      });
+      const join = (socket: Socket) => {
+        remote = socket;
+        sessions.add(socket);
+        socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+        if (head.length > 0) socket.write(head);
+        client.pipe(socket);
 
-      let pending = Buffer.alloc(0);
-      const readHead = (chunk: Buffer) => {
-        pending = Buffer.concat([pending, chunk]);
-        const end = pending.indexOf('\r\n\r\n');
-        if (end === -1) {
-          if (pending.length > MAX_RESPONSE_HEAD) remote.destroy();
-          return;
-        }
-        clearTimeout(timer);
-        status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(pending.subarray(0, 16).toString('latin1'))?.[1]) || undefined;
-        remote.off('data', readHead);
-        // The upstream's answer goes to the client as it is: its 101 (subprotocol, extensions, accept
-        // key for the client's own Sec-WebSocket-Key) or its error, which says what went wrong.
-        client.write(withoutCookies(pending, end));
-        remote.pipe(client);
+        let pending = Buffer.alloc(0);
+        const readHead = (chunk: Buffer) => {
+          pending = Buffer.concat([pending, chunk]);
+          const end = pending.indexOf('\r\n\r\n');
+          if (end === -1) {
+            if (pending.length > MAX_RESPONSE_HEAD) socket.destroy();
+            return;
+          }
+          clearTimeout(timer);
+          status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(pending.subarray(0, 16).toString('latin1'))?.[1]) || undefined;
+          socket.off('data', readHead);
+          // The upstream's answer goes to the client as it is: its 101 (subprotocol, extensions, accept
+          // key for the client's own Sec-WebSocket-Key) or its error, which says what went wrong.
+          client.write(withoutCookies(pending, end));
+          socket.pipe(client);
+        };
+        socket.on('data', readHead);
+        socket.on('error', () => {
+          outcome ??= 'upstream_error';
+          if (status === undefined) refuse(client, 502, 'The relay could not open a WebSocket to the upstream API.', 'upstream_unreachable');
+        });
+        socket.on('close', () => {
+          clearTimeout(timer);
+          outcome ??= 'ok';
+          // Let what the upstream sent last (its close frame) reach the client before the socket goes.
+          if (status !== undefined) client.end();
+          setTimeout(() => client.destroy(), 1_000).unref();
+        });
       };
-      remote.on('data', readHead);
-
-      remote.on('error', () => {
-        outcome ??= 'upstream_error';
-        if (status === undefined) refuse(client, 502, 'The relay could not open a WebSocket to the upstream API.', 'upstream_unreachable');
-      });
-      remote.on('close', () => {
-        clearTimeout(timer);
-        outcome ??= 'ok';
-        // Let what the upstream sent last (its close frame) reach the client before the socket goes.
-        if (status !== undefined) client.end();
-        setTimeout(() => client.destroy(), 1_000).unref();
-      });
+      openUpstreamSocket(upstreamUrl, upstream.proxy, opening.signal).then(
+        (socket) => (client.destroyed || outcome !== undefined ? socket.destroy() : join(socket)),
+        (error: Error) => {
+          clearTimeout(timer);
+          if (outcome !== undefined) return;
+          outcome = 'upstream_error';
+          const failure = upstream.proxy && describeProxyFailure(upstream.proxy, error);
+          if (failure) refuse(client, 502, failure.message, failure.code);
+          else refuse(client, 502, 'The relay could not open a WebSocket to the upstream API.', 'upstream_unreachable');
+          setTimeout(() => client.destroy(), 1_000).unref();
+        },
+      );
       client.on('close', () => {
         outcome ??= 'client_closed';
-        remote.destroy();
+        opening.abort();
+        remote?.destroy();
         sessions.delete(client);
-        sessions.delete(remote);
+        if (remote) sessions.delete(remote);
         clearTimeout(timer);
         log(outcome, status, remote);
         options.onClose();

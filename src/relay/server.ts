@@ -53,7 +53,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     project: config.openaiProject,
     carriesToken: (value) => access.registry.carriesToken(value),
   };
-  const agent = createUpstreamAgent(config.timeouts);
+  const agent = createUpstreamAgent(config.timeouts, config.upstream.proxy);
   const forwarder = createForwarder(config.upstream, credentials, agent, { streamOpened: () => access.metrics.streamOpened() });
   const caller = createUpstreamCaller(config.upstream, credentials, agent);
   const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
@@ -240,7 +240,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   if (access.registry.isOpen() && config.access.mode === 'relay') {
     logger.warn('RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.');
   }
-  logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, version: RELAY_VERSION });
+  logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, proxy: config.upstream.proxy?.label, version: RELAY_VERSION });
 
   return {
     port: address.port,

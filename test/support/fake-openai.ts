@@ -1,6 +1,7 @@
 // A fake OpenAI API on loopback: the only thing tests mock, because the real one is off this machine.
 // It records what reached it so tests can assert what the relay forwarded (and what it did not).
 import { createHash } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
@@ -10,6 +11,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  /** Where the connection came from: the relay, or the proxy in between. */
+  remoteAddress: string | undefined;
 }
 
 export interface Upload {
@@ -25,6 +28,7 @@ export interface RealtimeSession {
   protocol: string;
   /** Resolves with the close code the upstream saw when the session ended. */
   closed: Promise<number>;
+  remoteAddress: string | undefined;
 }
 
 export interface FakeOpenAI {
@@ -81,6 +85,8 @@ export const ERROR_MODEL = /^status-(\d{3})$/;
 export interface FakeOpenAIOptions {
   /** What GET /v1/models lists (and /v1/models/{id} knows). */
   models?: string[];
+  /** Serve HTTPS (HTTP/1.1) with this certificate and key instead of plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -264,8 +270,8 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
     });
   };
 
-  const server = createServer(async (req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, remoteAddress: req.socket.remoteAddress });
     const path = (req.url ?? '').split('?')[0];
     try {
       if (req.method === 'GET' && path === '/v1/models') {
@@ -349,7 +355,8 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
     } catch (error) {
       json(res, 500, { error: { message: String(error), type: 'server_error', code: 'fake', param: null } });
     }
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
   const wss = new WebSocketServer({ noServer: true });
   // The CDN's cookie rides on the handshake answer too.
   wss.on('headers', (headers) => headers.push('Set-Cookie: __cf_bm=upstream-cookie; path=/; HttpOnly'));
@@ -365,7 +372,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       let closedWith: (code: number) => void = () => {};
-      const session: RealtimeSession = { url: req.url ?? '', headers: req.headers, protocol: ws.protocol, closed: new Promise((resolve) => (closedWith = resolve)) };
+      const session: RealtimeSession = { url: req.url ?? '', headers: req.headers, protocol: ws.protocol, closed: new Promise((resolve) => (closedWith = resolve)), remoteAddress: req.socket.remoteAddress };
       ws.on('close', (code) => closedWith(code));
       realtime.push(session);
       acceptRealtime(ws, session);
@@ -378,7 +385,7 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     seen,
     chatBodies,

@@ -1,0 +1,75 @@
+// The relay's way out to its one upstream: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case, the
+// lower-case one first, as undici and curl read them). Decided once at start-up for the upstream's
+// origin, so HTTP calls (undici's ProxyAgent) and the Realtime tunnel always agree.
+import { ConfigError } from '../errors.js';
+
+export interface OutboundProxy {
+  /** The proxy URL, credentials included: for the connection only, never shown. */
+  url: URL;
+  /** scheme://host:port without credentials: what logs and error answers name. */
+  label: string;
+  /** `Proxy-Authorization` for the URL's user:password, if it has one. */
+  authorization: string | undefined;
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return (env[name.toLowerCase()] ?? env[name])?.trim() || undefined;
+}
+
+/** Whether NO_PROXY lists the host (itself or a parent domain, `*` for all; an entry's :port must match). */
+export function bypassesProxy(noProxy: string, hostname: string, port: number): boolean {
+  const host = hostname.replace(/^\[(.+)\]$/, '$1').toLowerCase();
+  for (const entry of noProxy.split(/[,\s]+/)) {
+    if (!entry) continue;
+    // host, host:port, .domain, *.domain, [v6]:port or a bare IPv6 address.
+    const bracketed = /^\[(.+)\](?::(\d+))?$/.exec(entry) ?? /^([^:]+):(\d+)$/.exec(entry);
+    const name = (bracketed?.[1] ?? entry).replace(/^\*?\./, '').toLowerCase();
+    if (bracketed?.[2] !== undefined && Number(bracketed[2]) !== port) continue;
+    if (name === '*' || host === name || host.endsWith(`.${name}`)) return true;
+  }
+  return false;
+}
+
+/** The proxy the relay goes through to reach `upstreamOrigin`, or undefined for a direct connection. */
+export function outboundProxyFor(upstreamOrigin: string, env: NodeJS.ProcessEnv): OutboundProxy | undefined {
+  const target = new URL(upstreamOrigin);
+  const secure = target.protocol === 'https:';
+  // As undici's EnvHttpProxyAgent: an HTTPS upstream falls back to HTTP_PROXY.
+  const name = secure && envValue(env, 'HTTPS_PROXY') !== undefined ? 'HTTPS_PROXY' : 'HTTP_PROXY';
+  const value = envValue(env, name);
+  if (value === undefined) return undefined;
+  const port = Number(target.port) || (secure ? 443 : 80);
+  if (bypassesProxy(envValue(env, 'NO_PROXY') ?? '', target.hostname, port)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL.`, { fix: `Set ${name} to the proxy as http://host:port (or http://user:password@host:port).` });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http:// or https:// proxy; got ${url.protocol}`, { fix: `Set ${name} to the proxy as http://host:port.` });
+  }
+  const authorization = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+  return { url, label: `${url.protocol}//${url.host}`, authorization };
+}
+
+// undici says a refused tunnel only in its message: "Proxy response (403) !== 200 when HTTP Tunneling".
+const TUNNEL_REFUSED = /Proxy response \((\d{3})\)/;
+// Only the proxy's own socket is opened by the relay, so these are about the proxy.
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_PRX_TLS', 'UND_ERR_PRX_CONN']);
+
+/**
+ * What to tell the client when a call through the proxy failed because of the proxy: it refused
+ * the tunnel, or could not be reached. Undefined for other failures (timeouts, bad requests).
+ */
+export function describeProxyFailure(proxy: OutboundProxy, error: Error): { message: string; code: string } | undefined {
+  const refused = TUNNEL_REFUSED.exec(error.message)?.[1] ?? TUNNEL_REFUSED.exec(String((error as { cause?: Error }).cause?.message))?.[1];
+  if (refused !== undefined) {
+    return { message: `The relay's outbound proxy ${proxy.label} refused the connection to the upstream API (it answered ${refused}).`, code: 'proxy_refused' };
+  }
+  const { code, cause } = error as { code?: string; cause?: { code?: string } };
+  if (CONNECT_FAILURES.has(code ?? '') || CONNECT_FAILURES.has(cause?.code ?? '')) {
+    return { message: `The relay could not reach its outbound proxy ${proxy.label}.`, code: 'proxy_unreachable' };
+  }
+  return undefined;
+}
