@@ -4,6 +4,7 @@
 import { parseDotenv, readEnvFileValue } from './env-local.js';
 import { ConfigError } from './errors.js';
 import { parseUpstream } from './relay/config.js';
+import { parseProxyUrl } from './relay/outbound-proxy.js';
 import { generateRelayToken } from './token.js';
 
 export interface DeployEnv {
@@ -41,7 +42,13 @@ export const RELAY_SETTING_KEYS = [
   'RELAY_CLIENT_HEADER_TIMEOUT',
   'RELAY_CLIENT_BODY_TIMEOUT',
   'RELAY_SHUTDOWN_GRACE',
+  // The outbound proxy to the upstream (src/relay/outbound-proxy.ts).
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
 ] as const;
+
+const PROXY_SETTINGS = new Set(['HTTPS_PROXY', 'HTTP_PROXY']);
 
 /** The only keys the host's .env ever holds. */
 export const DEPLOY_ENV_KEYS = ['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL', 'RELAY_TOKEN_PREVIOUS', 'RELAY_TOKEN_PREVIOUS_UNTIL', ...RELAY_SETTING_KEYS] as const;
@@ -157,6 +164,7 @@ export function relaySettings(existingEnvText: string | undefined, set: string[]
     if (at === -1) throw new ConfigError(`--set ${name}: expected KEY=VALUE.`, { fix: 'For example --set RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini' });
     if (!allowed.has(name)) refuse(name);
     settings[name] = checkValue(name, pair.slice(at + 1));
+    if (PROXY_SETTINGS.has(name)) parseProxyUrl(name, settings[name]);
   }
   for (const name of unset) {
     if (!allowed.has(name)) refuse(name);

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { RELAY_SETTING_KEYS } from './deploy-env.js';
 import { ConfigError } from './errors.js';
+import { hasUrlCredentials } from './url-credentials.js';
 
 /** The settings relay can make up itself: secrets nobody needs to choose. */
 export const GENERATED_SETTINGS: Readonly<Record<string, () => string>> = {
@@ -49,9 +50,8 @@ export function generateSettings(names: string[], current: Record<string, string
   return { settings, generated };
 }
 
-// A Redis URL is a secret when it carries a password (redis://:pass@host or redis://user:pass@host).
-const SECRET_SETTING = (name: string, value: string) =>
-  name === 'RELAY_METRICS_TOKEN' || name === 'RELAY_OLLAMA_PATH' || (name === 'REDIS_URL' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(value));
+// A URL (Redis, proxy) is a secret when it carries credentials (redis://:pass@host, http://user:pass@proxy).
+const SECRET_SETTING = (name: string, value: string) => name === 'RELAY_METRICS_TOKEN' || name === 'RELAY_OLLAMA_PATH' || hasUrlCredentials(value);
 
 /** Names of the `--set KEY=VALUE` pairs that put a secret in argv. */
 export function secretsOnCommandLine(set: string[]): string[] {

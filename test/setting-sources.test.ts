@@ -61,10 +61,11 @@ describe('--generate KEY', () => {
 
 describe('a secret given with --set', () => {
   it('is named, so the command can point at the ways that keep it out of argv', () => {
-    expect(secretsOnCommandLine(['RELAY_MODELS=gpt-4o-mini', `RELAY_METRICS_TOKEN=${SECRET}`, 'RELAY_OLLAMA_PATH=/abc', 'REDIS_URL=redis://10.0.0.5:6379', `REDIS_URL=redis://:${SECRET}@10.0.0.5`])).toEqual([
+    expect(secretsOnCommandLine(['RELAY_MODELS=gpt-4o-mini', `RELAY_METRICS_TOKEN=${SECRET}`, 'RELAY_OLLAMA_PATH=/abc', 'REDIS_URL=redis://10.0.0.5:6379', `REDIS_URL=redis://:${SECRET}@10.0.0.5`, 'HTTP_PROXY=http://10.0.0.9:3128', `HTTPS_PROXY=http://u:${SECRET}@10.0.0.9:3128`])).toEqual([
       'RELAY_METRICS_TOKEN',
       'RELAY_OLLAMA_PATH',
       'REDIS_URL',
+      'HTTPS_PROXY',
     ]);
   });
 });
@@ -82,6 +83,21 @@ describe('relay deploy --dry-run with --set-from-env and --generate', () => {
     const r = relay(await project(), ['--set-from-env', 'REDIS_URL'], { REDIS_URL: `redis://:${SECRET}@10.0.0.5:6379` });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
+  it('takes an outbound proxy with --set and never prints its credentials, even with --show-files', async () => {
+    const r = relay(await project(), ['--show-files', '--set', `HTTPS_PROXY=http://relay:${SECRET}@proxy.internal:3128`, '--set', 'NO_PROXY=localhost,.internal']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('HTTPS_PROXY=http://***@proxy.internal:3128');
+    expect(r.stdout).toContain('NO_PROXY=localhost,.internal');
+    expect(r.stderr).toContain('HTTPS_PROXY given with --set is visible in ps and shell history: use --set-from-env HTTPS_PROXY.');
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
+  it('refuses a proxy that is not an http(s) URL before anything else', async () => {
+    const r = relay(await project(), ['--set', 'HTTP_PROXY=socks5://127.0.0.1:1080']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('HTTP_PROXY must be an http:// or https:// proxy');
   });
 
   it('refuses an unset variable before anything else, with error and fix lines', async () => {

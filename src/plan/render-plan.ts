@@ -2,6 +2,7 @@
 // file holds the API key.
 import type { Step } from './step.js';
 import { sha256 } from './executor.js';
+import { redactUrlCredentials } from '../url-credentials.js';
 
 export function describePlan(steps: Step[]): string {
   return steps.map((step, index) => describeStep(step, index + 1)).join('\n\n') + '\n';
@@ -36,7 +37,8 @@ export function describeFiles(steps: Step[], options: { hiddenSettings?: string[
   const files = steps.flatMap((step) => step.files ?? []);
   // Settings the operator kept out of argv (--set-from-env, --generate) stay out of the output too.
   const hidden = new Set(options.hiddenSettings ?? []);
-  const hide = (text: string) => text.replace(/^([A-Z0-9_]+)=.*$/gm, (line, name: string) => (hidden.has(name) ? `${name}=<hidden>` : line));
+  // A URL's credentials (a proxy's, Redis's) never show, whichever way the setting came.
+  const hide = (text: string) => redactUrlCredentials(text.replace(/^([A-Z0-9_]+)=.*$/gm, (line, name: string) => (hidden.has(name) ? `${name}=<hidden>` : line)));
   return files
     .map((file) => {
       const head = `--- ${file.path}  ${file.mode} ${file.owner}`;

@@ -30,6 +30,20 @@ export function bypassesProxy(noProxy: string, hostname: string, port: number): 
   return false;
 }
 
+/** A proxy setting's value as a URL; anything but an http(s) URL is refused by name, never echoed (it may hold a password). */
+export function parseProxyUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL.`, { fix: `Set ${name} to the proxy as http://host:port (or http://user:password@host:port).` });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http:// or https:// proxy; got ${url.protocol}`, { fix: `Set ${name} to the proxy as http://host:port.` });
+  }
+  return url;
+}
+
 /** The proxy the relay goes through to reach `upstreamOrigin`, or undefined for a direct connection. */
 export function outboundProxyFor(upstreamOrigin: string, env: NodeJS.ProcessEnv): OutboundProxy | undefined {
   const target = new URL(upstreamOrigin);
@@ -40,15 +54,7 @@ export function outboundProxyFor(upstreamOrigin: string, env: NodeJS.ProcessEnv)
   if (value === undefined) return undefined;
   const port = Number(target.port) || (secure ? 443 : 80);
   if (bypassesProxy(envValue(env, 'NO_PROXY') ?? '', target.hostname, port)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${name} is not a URL.`, { fix: `Set ${name} to the proxy as http://host:port (or http://user:password@host:port).` });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${name} must be an http:// or https:// proxy; got ${url.protocol}`, { fix: `Set ${name} to the proxy as http://host:port.` });
-  }
+  const url = parseProxyUrl(name, value);
   const authorization = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
   return { url, label: `${url.protocol}//${url.host}`, authorization };
 }
