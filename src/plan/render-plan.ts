@@ -38,7 +38,8 @@ export function describeFiles(steps: Step[], options: { hiddenSettings?: string[
   // Settings the operator kept out of argv (--set-from-env, --generate) stay out of the output too.
   const hidden = new Set(options.hiddenSettings ?? []);
   // A URL's credentials (a proxy's, Redis's) never show, whichever way the setting came.
-  const hide = (text: string) => redactUrlCredentials(text.replace(/^([A-Z0-9_]+)=.*$/gm, (line, name: string) => (hidden.has(name) ? `${name}=<hidden>` : line)));
+  const hide = (text: string) =>
+    redactUrlCredentials(text.replace(/^([A-Z0-9_]+)=.*$/gm, (line, name: string) => (hidden.has(name) ? `${name}=<hidden>` : line)));
   return files
     .map((file) => {
       const head = `--- ${file.path}  ${file.mode} ${file.owner}`;

@@ -55,7 +55,10 @@ export function outboundProxyFor(upstreamOrigin: string, env: NodeJS.ProcessEnv)
   const port = Number(target.port) || (secure ? 443 : 80);
   if (bypassesProxy(envValue(env, 'NO_PROXY') ?? '', target.hostname, port)) return undefined;
   const url = parseProxyUrl(name, value);
-  const authorization = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+  const authorization =
+    url.username || url.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+      : undefined;
   return { url, label: `${url.protocol}//${url.host}`, authorization };
 }
 

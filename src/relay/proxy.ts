@@ -256,7 +256,10 @@ export function createForwarder(upstream: Upstream, credentials: UpstreamCredent
     if (forwarded.over) return;
     const headers = upstreamRequestHeaders(req.headers, credentials, forwarded.exchange.upstreamAuthorization);
     if (Buffer.isBuffer(payload)) headers['content-length'] = String(payload.length);
-    dispatcher.dispatch({ origin: upstream.origin, path: upstream.basePath + req.url, method: req.method as Dispatcher.HttpMethod, headers, body: payload }, forwarded);
+    dispatcher.dispatch(
+      { origin: upstream.origin, path: upstream.basePath + req.url, method: req.method as Dispatcher.HttpMethod, headers, body: payload },
+      forwarded,
+    );
   };
   return {
     forward(req, res, exchange, startedAt, body) {

@@ -45,7 +45,9 @@ type Outcome = 'ok' | 'client_closed' | 'refused' | 'upstream_error' | 'upstream
 
 function refuse(socket: Duplex, status: number, message: string, code: string): void {
   const body = JSON.stringify(openaiError(message, status === 502 || status === 504 ? 'relay_error' : 'invalid_request_error', code));
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The Sec-WebSocket-Protocol list split into the relay token (if sent there) and the rest. */
@@ -101,8 +103,17 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
       client.on('error', () => client.destroy());
 
       const apiTarget = stripPrefix(target, options.pathPrefix);
-      if (apiTarget === undefined || !isForwardable(apiTarget) || pathOnly(apiTarget) !== '/v1/realtime' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
-        return refuseAndLog(404, `No WebSocket route for ${pathOnly(target).slice(0, 200)}: the relay takes WebSocket upgrades on ${options.pathPrefix}/v1/realtime.`, 'not_found');
+      if (
+        apiTarget === undefined ||
+        !isForwardable(apiTarget) ||
+        pathOnly(apiTarget) !== '/v1/realtime' ||
+        req.headers.upgrade?.toLowerCase() !== 'websocket'
+      ) {
+        return refuseAndLog(
+          404,
+          `No WebSocket route for ${pathOnly(target).slice(0, 200)}: the relay takes WebSocket upgrades on ${options.pathPrefix}/v1/realtime.`,
+          'not_found',
+        );
       }
       // Browsers always send Origin, and any page could open this socket: hold them to the CORS list.
       const origin = req.headers.origin;
@@ -113,7 +124,11 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
       fields.auth = req.headers.authorization !== undefined ? 'header' : protocols.token !== undefined ? 'subprotocol' : 'none';
       const presented = req.headers.authorization ?? (protocols.token === undefined ? undefined : `Bearer ${protocols.token}`);
       if (!auth.check(presented)) {
-        return refuseAndLog(401, `Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>" or the "${KEY_SUBPROTOCOL}<RELAY_TOKEN>" subprotocol.`, 'invalid_api_key');
+        return refuseAndLog(
+          401,
+          `Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>" or the "${KEY_SUBPROTOCOL}<RELAY_TOKEN>" subprotocol.`,
+          'invalid_api_key',
+        );
       }
 
       let upstreamPath = apiTarget;

@@ -36,8 +36,10 @@ describe('outbound proxy settings', () => {
     expect(() => outboundProxyFor('https://api.openai.com', { HTTPS_PROXY: 'not a url secret' })).toThrow(/^HTTPS_PROXY is not a URL\.$/);
   });
 
-  it('redacts a URL\'s user:password wherever it is shown', () => {
-    expect(redactUrlCredentials('HTTPS_PROXY=http://u:pw@p:3128\nREDIS_URL=redis://:pw@r:6379\nNO_PROXY=a,b')).toBe('HTTPS_PROXY=http://***@p:3128\nREDIS_URL=redis://***@r:6379\nNO_PROXY=a,b');
+  it("redacts a URL's user:password wherever it is shown", () => {
+    expect(redactUrlCredentials('HTTPS_PROXY=http://u:pw@p:3128\nREDIS_URL=redis://:pw@r:6379\nNO_PROXY=a,b')).toBe(
+      'HTTPS_PROXY=http://***@p:3128\nREDIS_URL=redis://***@r:6379\nNO_PROXY=a,b',
+    );
     expect(hasUrlCredentials('http://p:3128')).toBe(false);
     expect(hasUrlCredentials('http://u@p:3128')).toBe(true);
   });

@@ -1,6 +1,6 @@
 // A real forward proxy (Debian package `tinyproxy`) on a free loopback port, in the foreground with
 // its own config in a temp dir. Its log says every request it saw, CONNECT tunnels included.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,11 +8,6 @@ import { join } from 'node:path';
 import { freePort } from './free-port.js';
 
 export const TINYPROXY_PACKAGE = 'tinyproxy';
-
-/** True when the tinyproxy binary is on this machine. */
-export function hasTinyproxy(): boolean {
-  return spawnSync('tinyproxy', ['-v'], { stdio: 'ignore' }).error === undefined;
-}
 
 export interface Tinyproxy {
   url: string;
@@ -54,7 +49,9 @@ export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Ti
   let output = '';
   child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
   child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`tinyproxy could not start (apt-get install ${TINYPROXY_PACKAGE}): ${error.message}`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (error) => reject(new Error(`tinyproxy could not start (apt-get install ${TINYPROXY_PACKAGE}): ${error.message}`))),
+  );
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (await Promise.race([listening(port), spawnError])) break;
