@@ -16,6 +16,9 @@ export default {
     'src/relay/models.ts:1-59',
     'src/env-local.ts',
     'src/relay/ollama/translate.ts',
+    'src/relay/anthropic/request.ts',
+    'src/relay/anthropic/response.ts',
+    'src/relay/anthropic/stream.ts',
   ],
   ignorePatterns: ['dist', 'bench', 'reports', 'test/e2e', '.stryker-tmp'],
   // Two test processes: the two cores are shared with other work, so one alone gets too little.

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { buildInstallPlan, DOCKER_KEY_FINGERPRINT, DOCKER_KEYRING, DOCKER_SOURCES_LIST, keyFingerprintCheck } from '../../src/plan/install-plan.js';
+import {
+  APT_GET,
+  APT_UPDATE_IF_STALE,
+  buildInstallPlan,
+  DOCKER_KEY_FINGERPRINT,
+  DOCKER_KEYRING,
+  DOCKER_SOURCES_LIST,
+  keyFingerprintCheck,
+  parseDockerSource,
+} from '../../src/plan/install-plan.js';
 import { describePlan } from '../../src/plan/render-plan.js';
 import { parseOsRelease, UFW_ALLOWS_WEB, type OsInfo } from '../../src/plan/preflight.js';
 import { hasSystemComponent } from '../support/system-component.js';
@@ -240,5 +249,128 @@ describe('an active ufw is opened for 80 and 443, and nothing else (issue 15, po
     expect(allowed('80,443/tcp                 ALLOW       Anywhere                   # relay\n')).toBe(true);
     expect(allowed('80/tcp                     ALLOW       Anywhere\n443                        ALLOW       Anywhere\n')).toBe(true);
     expect(allowed('Nginx Full                 ALLOW       Anywhere\n')).toBe(true);
+  });
+});
+
+describe('relay install, step by step: titles, checks, commands and fixes an operator reads', () => {
+  const NOBLE_OS = parseOsRelease(NOBLE);
+  const tail = (steps: ReturnType<typeof buildInstallPlan>) => steps.filter((s) => !s.id.startsWith('preflight.'));
+
+  it("official: Docker's repository, docker-ce, nginx and certbot, services on", () => {
+    const steps = tail(buildInstallPlan({ os: NOBLE_OS, dockerSource: 'official' }));
+    const repo = steps.find((s) => s.id === 'docker.repository')!;
+    expect(steps.map(({ id, title }) => [id, title])).toEqual([
+      ['firewall.ufw', 'Allow 80,443/tcp in ufw when it is active (other rules untouched)'],
+      ['docker.repository', "Add Docker's apt repository (ubuntu noble)"],
+      ['docker.install', 'Install Docker Engine and Compose v2 (docker-ce)'],
+      ['nginx.install', 'Install nginx and certbot'],
+      ['services.enable', 'Enable and start Docker and nginx'],
+    ]);
+    expect(repo.check).toBe(`test -s ${DOCKER_KEYRING} && ${keyFingerprintCheck(DOCKER_KEYRING, DOCKER_KEY_FINGERPRINT)}`);
+    expect(repo.apply).toEqual([
+      APT_UPDATE_IF_STALE,
+      `${APT_GET} install -y --no-install-recommends ca-certificates curl gpg`,
+      'install -m 0755 -d /etc/apt/keyrings',
+      `key=$(mktemp); trap 'rm -f "$key"' EXIT
+curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o "$key"
+if ! ${keyFingerprintCheck('"$key"', DOCKER_KEY_FINGERPRINT)}; then
+  echo "the key served at https://download.docker.com/linux/ubuntu/gpg is not the fingerprint Docker publishes (9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88); it was not trusted" >&2
+  exit 1
+fi
+install -m 0644 "$key" /etc/apt/keyrings/docker.asc`,
+      `${APT_GET} update`,
+    ]);
+    expect(repo.fix).toBe(
+      "The host must reach download.docker.com over HTTPS and get Docker's own key (fingerprint 9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88); a different key means something between the host and Docker altered it (a proxy, DNS). Without that use `--docker-source distro`.",
+    );
+    expect(steps.find((s) => s.id === 'docker.install')).toEqual({
+      id: 'docker.install',
+      title: 'Install Docker Engine and Compose v2 (docker-ce)',
+      check: `[ "$(dpkg-query -W -f='\${Status}\\n' docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin 2>/dev/null | grep -c '^install ok installed$')" -eq 5 ] && docker compose version >/dev/null 2>&1`,
+      apply: [`${APT_GET} install -y docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin`],
+      fix: 'If apt reports conflicts with docker.io or podman-docker, remove those packages first (or use `--docker-source distro`).',
+    });
+    expect(steps.find((s) => s.id === 'nginx.install')).toEqual({
+      id: 'nginx.install',
+      title: 'Install nginx and certbot',
+      check: `[ "$(dpkg-query -W -f='\${Status}\\n' nginx certbot 2>/dev/null | grep -c '^install ok installed$')" -eq 2 ]`,
+      apply: [APT_UPDATE_IF_STALE, `${APT_GET} install -y nginx certbot`],
+    });
+    expect(steps.find((s) => s.id === 'services.enable')).toEqual({
+      id: 'services.enable',
+      title: 'Enable and start Docker and nginx',
+      check: 'systemctl is-enabled --quiet docker && systemctl is-active --quiet docker && systemctl is-enabled --quiet nginx && systemctl is-active --quiet nginx',
+      apply: ['systemctl enable --now docker', 'systemctl enable --now nginx'],
+      fix: 'Look at `systemctl status docker nginx` and `journalctl -u docker -u nginx` on the host.',
+    });
+    expect(steps[0]).toEqual({
+      id: 'firewall.ufw',
+      title: 'Allow 80,443/tcp in ufw when it is active (other rules untouched)',
+      check: UFW_ALLOWS_WEB,
+      apply: ['ufw allow 80,443/tcp comment relay'],
+      fix: 'Look at `sudo ufw status verbose` on the host; relay only adds `allow 80,443/tcp`.',
+    });
+  });
+
+  it('distro: the docker.io step names the distribution and says what to check', () => {
+    const docker = buildInstallPlan({ os: parseOsRelease(TRIXIE), dockerSource: 'distro' }).find((s) => s.id === 'docker.install')!;
+    expect(docker.title).toBe('Install Docker Engine and Compose v2 (debian trixie packages)');
+    expect(docker.apply[0]).toBe(APT_UPDATE_IF_STALE);
+    expect(docker.fix).toBe('Check that the host reaches its distribution mirror (`apt-get update` on the host).');
+  });
+
+  it('distro is refused on Debian 12 only, with the fix; Debian 13 and Ubuntu get a plan', () => {
+    let error: unknown;
+    try {
+      buildInstallPlan({ os: BOOKWORM, dockerSource: 'distro' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).fix).toBe("Use --docker-source official (Docker's apt repository, the default).");
+    expect(() => buildInstallPlan({ os: { ...BOOKWORM, versionId: '13' }, dockerSource: 'distro' })).not.toThrow();
+    expect(() => buildInstallPlan({ os: { ...BOOKWORM, id: 'ubuntu' }, dockerSource: 'distro' })).not.toThrow();
+  });
+
+  it('reads --docker-source, refusing anything else by name', () => {
+    expect(parseDockerSource('official')).toBe('official');
+    expect(parseDockerSource('distro')).toBe('distro');
+    expect(() => parseDockerSource('snap')).toThrow(new ConfigError('--docker-source must be one of official, distro; got "snap"'));
+  });
+});
+
+describe("distro Compose v2 is chosen on the host from apt-cache policy (run with a fake apt)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'relay-distro-compose-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // apt-cache answers from `candidates` (package -> version); apt-get prints what it was asked to install.
+  const pick = async (name: string, candidates: Record<string, string>) => {
+    const bin = join(dir, name);
+    await mkdir(bin);
+    const cases = Object.entries(candidates).map(([pkg, version]) => `  ${pkg}) echo "  Candidate: ${version}";;`).join('\n');
+    writeFileSync(join(bin, 'apt-cache'), `#!/bin/sh\ncase "$2" in\n${cases}\n  *) echo "  Candidate: (none)";;\nesac\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'apt-get'), '#!/bin/sh\nshift 6\necho "$@"\n', { mode: 0o755 });
+    const docker = buildInstallPlan({ os: parseOsRelease(NOBLE), dockerSource: 'distro' }).find((s) => s.id === 'docker.install')!;
+    return spawnSync('sh', ['-c', docker.apply[1]!], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+  };
+
+  it("takes Ubuntu's docker-compose-v2, and buildx when packaged", async () => {
+    const run = await pick('ubuntu', { 'docker-compose-v2': '2.24.6+ds1-0ubuntu1', 'docker-compose': '1.29.2-6', 'docker-buildx': '0.12.1-0ubuntu1' });
+    expect([run.status, run.stdout]).toEqual([0, 'install -y docker.io docker-compose-v2 docker-buildx\n']);
+  });
+
+  it("takes Debian 13's docker-compose 2.x, with an epoch, and no buildx when none is packaged", async () => {
+    const run = await pick('trixie', { 'docker-compose': '1:2.26.1-4' });
+    expect([run.status, run.stdout]).toEqual([0, 'install -y docker.io docker-compose\n']);
+  });
+
+  it('refuses a Compose 1.x, saying why', async () => {
+    const run = await pick('bookworm', { 'docker-compose': '1.29.2-3' });
+    expect([run.status, run.stdout, run.stderr]).toEqual([1, '', "this distribution's archive has no Docker Compose v2 package (docker-compose-v2, or docker-compose 2.x)\n"]);
   });
 });
