@@ -12,8 +12,9 @@ export default {
     'src/relay/auth.ts',
     'src/relay/cors.ts',
     'src/relay/access/limiter.ts',
-    // The model policy: parsing, resolving and filtering (the gate below it does I/O).
-    'src/relay/models.ts:1-59',
+    // The model policy: parsing, resolving and filtering (refuseModel and the gate below write responses).
+    'src/relay/models.ts:1-35',
+    'src/relay/models.ts:42-59',
     'src/env-local.ts',
     'src/relay/ollama/translate.ts',
     'src/relay/anthropic/request.ts',

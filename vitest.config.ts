@@ -20,6 +20,7 @@ export const FAST_TESTS = [
   'test/plan/install-plan.test.ts',
   'test/plan/preflight.test.ts',
   'test/plan/render-plan.test.ts',
+  'test/plan/verify-nginx.test.ts',
   'test/project-file.test.ts',
   'test/relay/anthropic-translate.test.ts',
   'test/relay/auth-headers.test.ts',

@@ -237,6 +237,67 @@ describe('relay deploy: the plan', () => {
   });
 });
 
+describe('relay deploy: the titles, fixes and timings an operator reads', () => {
+  it('names each step and says where to look when it fails', () => {
+    const steps = buildDeployPlan(input());
+    expect(steps.map(({ id, title, fix }) => ({ id, title, fix }))).toEqual([
+      { id: 'app.dir', title: 'Create the app directory /opt/relay', fix: undefined },
+      {
+        id: 'app.container',
+        title: 'Upload the relay and build and start its container',
+        fix: 'Look at the build output above; on the host, `sudo docker compose -f /opt/relay/compose.yaml logs relay` shows why the container stops.',
+      },
+      { id: 'app.healthy', title: 'Wait until the relay container is healthy', fix: 'The container did not pass its healthcheck: `relay logs -n 100` shows why.' },
+      { id: 'systemd.unit', title: 'Install the relay.service boot unit', fix: undefined },
+      { id: 'nginx.acme-root', title: 'Create the ACME webroot /var/www/relay-acme', fix: undefined },
+      { id: 'nginx.vhost', title: 'Configure the nginx vhost for relay.example.com', fix: 'Run `sudo nginx -t` on the host to see what nginx rejects.' },
+      {
+        id: 'verify.nginx',
+        title: 'Verify a request through nginx (Host: relay.example.com)',
+        fix: 'On the host, `curl -v -H "Host: relay.example.com" http://127.0.0.1/health` and `sudo nginx -T` show what answers instead.',
+      },
+    ]);
+    expect(step(steps, 'app.dir').files).toEqual([
+      { path: '/opt/relay/.relay-app-dir', content: 'This directory was created by relay (`relay deploy`); relay manages everything in it.\n', mode: '0644', owner: 'root:root' },
+    ]);
+    expect(step(steps, 'systemd.unit').check).toBe('systemctl is-enabled --quiet relay.service');
+    expect(step(steps, 'nginx.acme-root').check).toBe('test -d /var/www/relay-acme');
+    expect(step(steps, 'app.healthy').apply).toEqual([waitHealthyCommand(120)]);
+    expect(step(buildDeployPlan(input({ healthTimeoutSec: 7 })), 'app.healthy').apply).toEqual([waitHealthyCommand(7)]);
+  });
+
+  it('with HTTPS, names it in the vhost title and checks over 443 in the fix', () => {
+    const steps = buildDeployPlan(input({ tls: { certDir: '/etc/letsencrypt/live/relay.example.com', hsts: true } }));
+    expect(step(steps, 'nginx.vhost').title).toBe('Configure the nginx vhost for relay.example.com (HTTPS)');
+    expect(step(steps, 'verify.nginx').title).toBe('Verify a request through nginx (Host: relay.example.com)');
+    expect(step(steps, 'verify.nginx').fix).toBe(
+      'On the host, `curl -vk --resolve relay.example.com:443:127.0.0.1 https://relay.example.com/health` and `sudo nginx -T` show what answers instead.',
+    );
+    expect(String(step(steps, 'nginx.vhost').files![0]!.content)).toContain('add_header Strict-Transport-Security "max-age=31536000" always;');
+  });
+
+  it('publishes on --host-port when given, and stops the container and the unit after the grace', () => {
+    const app = renderApp(input({ hostPort: 3101, shutdownGraceSec: 10 }));
+    expect(app.compose).toContain('- "127.0.0.1:3101:3001"');
+    expect(app.compose).toContain('RELAY_SHUTDOWN_GRACE: 10s');
+    expect(app.compose).toContain('stop_grace_period: 25s');
+    expect(app.systemd).toContain('TimeoutStopSec=55s');
+    expect(renderApp(input()).systemd).toContain('TimeoutStopSec=75s');
+    expect(String(step(buildDeployPlan(input({ hostPort: 3101 })), 'nginx.vhost').files![0]!.content)).toContain('server 127.0.0.1:3101;');
+    expect(step(buildDeployPlan(input({ hostPort: 3101, tlsPending: true })), 'verify.nginx').check).toContain('--config - http://127.0.0.1:3101/v1/models');
+  });
+
+  it('polls the verification every 2 s for 30 s, then runs it once more to show why', () => {
+    const verify = step(buildDeployPlan(input()), 'verify.nginx');
+    expect(verify.apply).toEqual([`waited=0\nuntil (\n${verify.check}\n) 2>/dev/null; do\n  if [ "$waited" -ge 30 ]; then (\n${verify.check}\n); exit 1; fi\n  sleep 2; waited=$((waited + 2))\ndone`]);
+  });
+
+  it('refuses a bad server name or base image with a fix', () => {
+    expect(() => buildDeployPlan(input({ serverName: 'a b' }))).toThrow(expect.objectContaining({ message: '"a b" cannot be an nginx server_name.', fix: 'Pass --domain relay.example.com (or an IP address).' }));
+    expect(() => buildDeployPlan(input({ baseImage: 'Node 24' }))).toThrow(expect.objectContaining({ message: '--base-image "Node 24" is not an image reference.', fix: 'Use a reference such as node:24-alpine.' }));
+  });
+});
+
 describe('relay deploy: secrets from .env.local', () => {
   it("never carries .env.local's other lines into any field of the plan", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'relay-deploy-plan-'));
