@@ -22,6 +22,7 @@ export const FAST_TESTS = [
   'test/plan/render-plan.test.ts',
   'test/plan/verify-nginx.test.ts',
   'test/project-file.test.ts',
+  'test/relay/anthropic-request.test.ts',
   'test/relay/anthropic-translate.test.ts',
   'test/relay/auth-headers.test.ts',
   'test/relay/config.test.ts',

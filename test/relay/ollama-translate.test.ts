@@ -166,8 +166,35 @@ describe('tools: Ollama calls and results get OpenAI call ids, answered in order
     ]);
   });
 
-  it('treats an assistant message with an empty call list as plain text', () => {
-    expect(chatRequest({ messages: [{ role: 'assistant', content: 'ok', tool_calls: [] }] }, 'm', false).messages).toEqual([{ role: 'assistant', content: 'ok' }]);
+  it('treats an assistant message without calls, and calls on any other role, as plain text', () => {
+    const call = { function: { name: 'a', arguments: {} } };
+    expect(
+      chatRequest({ messages: [{ role: 'assistant', content: 'ok', tool_calls: [] }, { role: 'assistant', content: 'no calls' }, { role: 'user', content: 'u', tool_calls: [call] }] }, 'm', false).messages,
+    ).toEqual([
+      { role: 'assistant', content: 'ok' },
+      { role: 'assistant', content: 'no calls' },
+      { role: 'user', content: 'u' },
+    ]);
+  });
+
+  it('never reuses an id: calls after an unmatched result are numbered on', () => {
+    expect(
+      chatRequest(
+        {
+          messages: [
+            { role: 'tool', content: 'orphan' },
+            { role: 'assistant', tool_calls: [{ function: { name: 'a', arguments: {} } }] },
+            { role: 'tool', content: 'A', tool_name: 'a' },
+          ],
+        },
+        'm',
+        false,
+      ).messages,
+    ).toEqual([
+      { role: 'tool', content: 'orphan', tool_call_id: 'call_0' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'a', arguments: '{}' } }] },
+      { role: 'tool', content: 'A', tool_call_id: 'call_1' },
+    ]);
   });
 
   it('reads tool calls from OpenAI into Ollama calls with parsed arguments', () => {
@@ -223,7 +250,10 @@ describe('options: Ollama sampling options in OpenAI names', () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } } };
     expect(chatRequest({ format: 'json' }, 'm', false).response_format).toEqual({ type: 'json_object' });
     expect(chatRequest({ format: schema }, 'm', false).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
-    expect(chatRequest({ format: '' }, 'm', false)).toEqual({ model: 'm', messages: [], stream: false });
+    expect(chatRequest({ format: '' }, 'm', false)).toStrictEqual({ model: 'm', messages: [], stream: false });
+    // Anything else Ollama does not define asks for no format.
+    expect(chatRequest({ format: 'yaml' as 'json' }, 'm', false)).toStrictEqual({ model: 'm', messages: [], stream: false });
+    expect(chatRequest({ format: null as unknown as '' }, 'm', false)).toStrictEqual({ model: 'm', messages: [], stream: false });
   });
 });
 
@@ -252,7 +282,7 @@ describe('generate: an Ollama /api/generate body becomes a chat completion', () 
 describe('embeddings: Ollama inputs to OpenAI and the vectors back in input order', () => {
   it('asks for floats, with dimensions only when given', () => {
     expect(embeddingsRequest(['a', 'b'], 'text-embedding-3-small', 256)).toEqual({ model: 'text-embedding-3-small', input: ['a', 'b'], encoding_format: 'float', dimensions: 256 });
-    expect(embeddingsRequest(['a'], 'e', undefined)).toEqual({ model: 'e', input: ['a'], encoding_format: 'float' });
+    expect(embeddingsRequest(['a'], 'e', undefined)).toStrictEqual({ model: 'e', input: ['a'], encoding_format: 'float' });
   });
 
   it('orders the vectors by index', () => {
