@@ -23,6 +23,7 @@ export const FAST_TESTS = [
   'test/plan/verify-nginx.test.ts',
   'test/project-file.test.ts',
   'test/relay/anthropic-request.test.ts',
+  'test/relay/anthropic-stream.test.ts',
   'test/relay/anthropic-translate.test.ts',
   'test/relay/auth-headers.test.ts',
   'test/relay/config.test.ts',
