@@ -149,17 +149,19 @@ describe('tools: Ollama calls and results get OpenAI call ids, answered in order
 
   it('answers the oldest open call when the tool name matches none', () => {
     expect(
-      chatRequest(
-        {
-          messages: [
-            { role: 'assistant', tool_calls: [{ function: { name: 'a', arguments: {} } }, { function: { name: 'b', arguments: {} } }] },
-            { role: 'tool', content: '?', tool_name: 'unknown' },
-            { role: 'tool', content: 'B', tool_name: 'b' },
-          ],
-        },
-        'm',
-        false,
-      ).messages.slice(1),
+      (
+        chatRequest(
+          {
+            messages: [
+              { role: 'assistant', tool_calls: [{ function: { name: 'a', arguments: {} } }, { function: { name: 'b', arguments: {} } }] },
+              { role: 'tool', content: '?', tool_name: 'unknown' },
+              { role: 'tool', content: 'B', tool_name: 'b' },
+            ],
+          },
+          'm',
+          false,
+        ).messages as unknown[]
+      ).slice(1),
     ).toEqual([
       { role: 'tool', content: '?', tool_call_id: 'call_0' },
       { role: 'tool', content: 'B', tool_call_id: 'call_1' },
