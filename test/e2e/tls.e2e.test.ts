@@ -3,7 +3,9 @@
 // domain pointing at it. Pebble stands in for Let's Encrypt and challtestsrv for DNS; a fake OpenAI
 // upstream on this machine answers. The client side is the official openai SDK over HTTPS,
 // trusting only pebble's root. A sentinel key must never show up in any output or log, and the
-// other lines of .env.local must never reach the host.
+// other lines of .env.local must never reach the host. The host starts as VPS providers ship them
+// (issue 15, points 17 and 18): needrestart installed, and ufw active allowing SSH only.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickEnvValue } from '../../src/env-local.js';
+import { DOCKER_KEY_FINGERPRINT, keyFingerprintCheck } from '../../src/plan/install-plan.js';
 import { tokenFingerprint } from '../../src/token.js';
 import { MODELS, PACE_MS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startPebble, type Pebble } from './harness/pebble.js';
@@ -47,6 +50,7 @@ function initArgs(): string[] {
     '--acme-server', pebble.directoryUrl, '--resolver', pebble.dnsServer, '--ca-file', caFile,
     '--docker-source', 'distro', '--base-image', nodeImage,
     '--openai-base-url', upstream.url, '--env-file', envFile, '--verify-model', 'gpt-fake',
+    '--generate', 'RELAY_METRICS_TOKEN',
   ];
 }
 
@@ -93,11 +97,13 @@ async function modelsStatus(token: string): Promise<number> {
 }
 
 /** A plain-HTTP request to the host's :80 for DOMAIN, redirects not followed. */
-function plainHttp(path: string): Promise<{ status: number; location?: string }> {
+function plainHttp(path: string, timeoutMs = 10_000): Promise<{ status: number; location?: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: ADDRESS, port: 80, path, headers: { host: DOMAIN }, timeout: 10_000 }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+    const req = httpRequest({ host: ADDRESS, port: 80, path, headers: { host: DOMAIN }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
     });
     req.once('timeout', () => req.destroy(new Error(`GET http://${ADDRESS}${path} timed out`)));
     req.once('error', reject);
@@ -105,11 +111,21 @@ function plainHttp(path: string): Promise<{ status: number; location?: string }>
   });
 }
 
+/** `openssl s_client` from this machine against the published 443, as any TLS client would connect. */
+function sClient(args: string[]): Promise<{ exitCode: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('openssl', ['s_client', '-connect', `${ADDRESS}:443`, '-servername', DOMAIN, '-CAfile', caFile, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ exitCode: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
+    });
+    child.stdin?.end();
+  });
+}
+
 beforeAll(async () => {
   [host, nodeImage] = await Promise.all([startTestHost({ name: 'tls', address: ADDRESS }), ensureNodeBaseImage()]);
   // Pebble validates HTTP-01 at <DNS answer>:80, which is the host's own port 80.
   pebble = await startPebble({ httpPort: 80, gateway: host.gateway });
-  await pebble.addA(DOMAIN, ADDRESS);
+  // DNS for DOMAIN is added by the first test, after init met a domain that does not point here yet.
   // certbot on the host must trust pebble's ACME listener, as it trusts Let's Encrypt's.
   const trust = await host.exec('cat > /usr/local/share/ca-certificates/pebble-acme.crt && update-ca-certificates', { input: pebble.caCertPem });
   expect(trust.exitCode, trust.stderr).toBe(0);
@@ -124,10 +140,20 @@ beforeAll(async () => {
   await writeFile(envFile, `# the operator's own file\nOTHER_SECRET=${OTHER_VALUE}\nOPENAI_API_KEY=${KEY}\n`);
   cli = await relayCli(work);
 
+  // As on Ubuntu 22.04+ provider images: needrestart (whose prompts can stall apt) and ufw.
+  const provider = await host.exec('apt-get update -q && apt-get install -y -q needrestart ufw', { timeoutMs: 600_000 });
+  expect(provider.exitCode, provider.stderr).toBe(0);
+
   // The node base image cannot be pulled here: install Docker first, then load the image into it.
   const install = await cli.run(['install', '--host', `ops@${ADDRESS}`, '-i', host.identityFile, '--accept-new-host-key', '--yes', '--docker-source', 'distro']);
   expect(install.exitCode, shown(install)).toBe(0);
   await host.loadImage(nodeImage);
+
+  // Then the firewall as such images ship it: active, SSH only. Port 80 no longer answers from here.
+  const ufw = await host.exec('ufw allow 22/tcp && ufw --force enable && ufw status');
+  expect(ufw.exitCode, ufw.stderr).toBe(0);
+  expect(ufw.stdout).toContain('Status: active');
+  await expect(plainHttp('/', 3_000)).rejects.toThrow();
 }, 1_200_000);
 
 afterAll(async () => {
@@ -138,6 +164,34 @@ afterAll(async () => {
   await host?.destroy();
   if (work) await rm(work, { recursive: true, force: true });
 }, 120_000);
+
+describe('relay init before the domain points at the host', () => {
+  it('opens ufw for 80/443 only, and stops before the CA with the DNS fix', async () => {
+    const r = await cli.run(initArgs(), 900_000);
+    expect(r.exitCode, shown(r)).not.toBe(0);
+    expect(r.stdout).toMatch(/✓ Allow 80,443\/tcp in ufw when it is active \(other rules untouched\) \(changed\)/);
+    expect(r.stderr).toContain(`DNS for ${DOMAIN} points to 127.0.0.1, not this host`);
+    // ufw is still on, with SSH as it was and 80,443/tcp added: nothing else.
+    const status = await onHost('ufw status');
+    expect(status).toContain('Status: active');
+    const rules = status.split('\n').filter((line) => /\bALLOW\b/.test(line)).map((line) => line.replace(/\s{2,}/g, ' ').trim());
+    expect(rules).toEqual(['22/tcp ALLOW Anywhere', '80,443/tcp ALLOW Anywhere # relay', '22/tcp (v6) ALLOW Anywhere (v6)', '80,443/tcp (v6) ALLOW Anywhere (v6) # relay']);
+    // The apt steps ran with needrestart installed and never waited on it.
+    expect(await onHost("dpkg-query -W -f='${Status}' needrestart")).toBe('install ok installed');
+  }, 900_000);
+
+  it('meanwhile serves only ACME challenges and /health on port 80: /v1 is refused, the token never sent', async () => {
+    expect((await plainHttp('/health')).status).toBe(200);
+    const api = await plainHttp('/v1/models');
+    expect(api.status).toBe(503);
+    expect(api.body).toContain('the API is served over HTTPS only');
+    await onHost('echo challenge-ok > /var/www/relay-acme/.well-known/acme-challenge/probe-e2e 2>/dev/null || { mkdir -p /var/www/relay-acme/.well-known/acme-challenge && echo challenge-ok > /var/www/relay-acme/.well-known/acme-challenge/probe-e2e; }');
+    const challenge = await plainHttp('/.well-known/acme-challenge/probe-e2e');
+    expect([challenge.status, challenge.body]).toEqual([200, 'challenge-ok\n']);
+    await onHost('rm -f /var/www/relay-acme/.well-known/acme-challenge/probe-e2e');
+    await pebble.addA(DOMAIN, ADDRESS);
+  });
+});
 
 describe('relay init on a fresh host with a domain', () => {
   let initToken: string;
@@ -175,6 +229,40 @@ describe('relay init on a fresh host with a domain', () => {
     const res = await plainHttp('/v1/models');
     expect([301, 308]).toContain(res.status);
     expect(res.location).toBe(`https://${DOMAIN}/v1/models`);
+  });
+
+  it("refuses AES128-SHA (Mozilla's intermediate profile) and lets a modern client in", async () => {
+    // certbot's key is ECDSA, which rules out AES128-SHA's RSA key exchange by itself; the CBC-SHA1
+    // suites an ECDSA key allows must be refused by the cipher list.
+    for (const cipher of ['AES128-SHA', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-RSA-AES128-SHA']) {
+      const legacy = await sClient(['-tls1_2', '-cipher', `${cipher}@SECLEVEL=0`]);
+      expect(legacy.exitCode, `${cipher}: ${legacy.output}`).not.toBe(0);
+      expect(legacy.output).toMatch(/handshake failure|no cipher|alert/i);
+    }
+    const modern = await sClient([]);
+    expect(modern.exitCode, modern.output).toBe(0);
+    expect(modern.output).toContain('Verify return code: 0 (ok)');
+    expect(modern.output).toMatch(/New, TLSv1\.3, Cipher is TLS_(AES_\d+_GCM_SHA\d+|CHACHA20_POLY1305_SHA256)/);
+    const tls12 = await sClient(['-tls1_2']);
+    expect(tls12.exitCode, tls12.output).toBe(0);
+    expect(tls12.output).toMatch(/Cipher is ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)/);
+  });
+
+  it("checks Docker's apt key by fingerprint with the host's own gpg: another key is refused", async () => {
+    await onHost("export GNUPGHOME=$(mktemp -d) && gpg --batch --pinentry-mode loopback --passphrase '' --quick-generate-key 'not docker <x@relay.test>' ed25519 sign never 2>/dev/null && gpg --armor --export > /tmp/other-key.asc");
+    const fingerprint = (await onHost("gpg --batch --homedir $(mktemp -d) --show-keys --with-colons /tmp/other-key.asc | awk -F: '$1 == \"fpr\" { print $10; exit }'")).trim();
+    expect((await host.exec(keyFingerprintCheck('/tmp/other-key.asc', DOCKER_KEY_FINGERPRINT))).exitCode).not.toBe(0);
+    expect((await host.exec(keyFingerprintCheck('/tmp/other-key.asc', fingerprint))).exitCode).toBe(0);
+  });
+
+  it('serves /metrics for the RELAY_METRICS_TOKEN init generated and saved, never passed in argv', async () => {
+    const metricsToken = pickEnvValue(await readFile(envFile, 'utf8'), 'RELAY_METRICS_TOKEN')!;
+    expect(metricsToken).toMatch(/^[0-9a-f]{64}$/);
+    expect((await onHost("sed -n 's/^RELAY_METRICS_TOKEN=//p' /opt/relay/.env")).trim()).toBe(metricsToken);
+    expect(cli.transcript()).not.toContain(metricsToken);
+    const res = await client.fetch(`https://${DOMAIN}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('relay_');
   });
 
   it('renews: relay cert --renew-dry-run rehearses it against the same CA, with the nginx reload hook', async () => {
