@@ -94,6 +94,13 @@ describe('dry run --show-files: every file in full, the bundle by size, hidden s
     );
   });
 
+  it("never shows a URL's credentials in the .env file, hidden settings or not", () => {
+    const env: Step[] = [
+      { id: 'e', title: 'E', files: [{ path: '/opt/relay/.env', content: Buffer.from('HTTPS_PROXY=http://user:pass@proxy.internal:3128\nPORT=8080\n'), mode: '0600', owner: 'root:root' }], apply: [] },
+    ];
+    expect(describeFiles(env)).toBe('--- /opt/relay/.env  0600 root:root\nHTTPS_PROXY=http://***@proxy.internal:3128\nPORT=8080\n');
+  });
+
   it('hides nothing unless asked, and hides settings only in the .env file', () => {
     const withToken: Step[] = [
       {
