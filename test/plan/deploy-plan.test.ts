@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildDeployEnv, chooseRelayToken, readLocalApiKey, renderDeployEnv } from '../../src/deploy-env.js';
 import { buildDeployPlan, renderApp, type DeployInput, type DeployTemplates } from '../../src/plan/deploy-plan.js';
 import { logsCommand, parseStatus, restartSteps, statusCommand, waitHealthyCommand } from '../../src/plan/operate.js';
@@ -54,7 +54,11 @@ const commands = (steps: Step[]) => steps.flatMap((s) => [s.check ?? '', ...s.ap
 const step = (steps: Step[], id: string) => steps.find((s) => s.id === id)!;
 
 describe('relay deploy: the plan', () => {
-  const steps = buildDeployPlan(input());
+  // Built in each test, not once per file: a mutation run sees each test build its own plan.
+  let steps: Step[];
+  beforeEach(() => {
+    steps = buildDeployPlan(input());
+  });
 
   it('creates the app dir, starts the container, waits for health, installs the boot unit and the vhost, verifies', () => {
     expect(steps.map((s) => s.id)).toEqual(['app.dir', 'app.container', 'app.healthy', 'systemd.unit', 'nginx.acme-root', 'nginx.vhost', 'verify.nginx']);

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import {
   APT_GET,
@@ -17,6 +17,7 @@ import {
 } from '../../src/plan/install-plan.js';
 import { describePlan } from '../../src/plan/render-plan.js';
 import { parseOsRelease, UFW_ALLOWS_WEB, type OsInfo } from '../../src/plan/preflight.js';
+import type { Step } from '../../src/plan/step.js';
 import { hasSystemComponent } from '../support/system-component.js';
 
 const TRIXIE = `PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
@@ -56,7 +57,11 @@ describe('detecting the OS', () => {
 });
 
 describe('relay install on Debian 13 with --docker-source distro', () => {
-  const steps = buildInstallPlan({ os: parseOsRelease(TRIXIE), dockerSource: 'distro' });
+  // Built in each test, not once per file: a mutation run sees each test build its own plan.
+  let steps: Step[];
+  beforeEach(() => {
+    steps = buildInstallPlan({ os: parseOsRelease(TRIXIE), dockerSource: 'distro' });
+  });
 
   it('runs preflight, Docker, nginx+certbot, services, in that order', () => {
     expect(steps.map((s) => s.id)).toEqual([
@@ -118,7 +123,11 @@ describe('relay install on Debian 13 with --docker-source distro', () => {
 });
 
 describe("relay install with Docker's official repository (the default)", () => {
-  const steps = buildInstallPlan({ os: parseOsRelease(NOBLE), dockerSource: 'official' });
+  // Built in each test, not once per file: a mutation run sees each test build its own plan.
+  let steps: Step[];
+  beforeEach(() => {
+    steps = buildInstallPlan({ os: parseOsRelease(NOBLE), dockerSource: 'official' });
+  });
 
   it('writes the keyring and a deb line for the codename', () => {
     const repo = steps.find((s) => s.id === 'docker.repository')!;
