@@ -60,6 +60,11 @@ describe('the port-80 fix line: which rules accept port 80 before a catch-all', 
     expect(before(rule)).toContain("The host's iptables INPUT chain ends in `-A INPUT -j REJECT --reject-with icmp-host-prohibited`");
   });
 
+  it('counts a port-80 accept written before its -j, and none that comes after the catch-all', () => {
+    expect(before('-A INPUT -j ACCEPT -p tcp --dport 80')).toBe(CLOUD_FIREWALL);
+    expect(port80BlockedFix('-A INPUT -j REJECT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n')).toContain('ends in `-A INPUT -j REJECT`');
+  });
+
   it('reads rules only from lines of the INPUT chain, and a catch-all only as the whole target', () => {
     expect(port80BlockedFix('-A OUTPUT -j DROP\n-A INPUT -j DROPPED\n')).toBe(CLOUD_FIREWALL);
     expect(port80BlockedFix('-A INPUT -j ACCEPT --dport 80\n  -A INPUT -j REJECT\n')).toBe(CLOUD_FIREWALL);
