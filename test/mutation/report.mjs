@@ -1,42 +1,53 @@
-// Turns Stryker's JSON report (reports/mutation/mutation.json) into test/mutation/REPORT.md: the
-// score, per file, and every surviving mutant by file. The last step of `npm run test:mutation`.
+// Turns Stryker's JSON report into test/mutation/REPORT.md: the score, per file, and every surviving
+// mutant by file. The last step of `npm run test:mutation`.
+// `node test/mutation/report.mjs a.json b.json ...` merges runs made with --mutate on some files:
+// a file's mutants come from the last report that has it (the REPORT.md says which).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { EQUIVALENT } from './equivalent.mjs';
 
-const report = JSON.parse(readFileSync('reports/mutation/mutation.json', 'utf8'));
+const sources = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['reports/mutation/mutation.json'];
+const merged = {};
+const from = {};
+for (const source of sources) {
+  for (const [path, file] of Object.entries(JSON.parse(readFileSync(source, 'utf8')).files)) {
+    merged[path] = file;
+    from[path] = source;
+  }
+}
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
+const keyOf = (path, m) => `${path}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName}`;
 const score = (mutants) => {
   const detected = mutants.filter((m) => DETECTED.has(m.status)).length;
   const valid = detected + mutants.filter((m) => UNDETECTED.has(m.status)).length;
   return { detected, valid, percent: valid === 0 ? 100 : (100 * detected) / valid };
 };
 
-const files = Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b));
+const files = Object.entries(merged).sort(([a], [b]) => a.localeCompare(b));
 const all = score(files.flatMap(([, file]) => file.mutants));
+const equivalentCount = files.flatMap(([path, file]) => file.mutants.filter((m) => UNDETECTED.has(m.status) && EQUIVALENT[keyOf(path, m)])).length;
 const lines = [
   '# Mutation score of the pure core',
   '',
-  `Made by \`npm run test:mutation\` on ${new Date().toISOString().slice(0, 10)}.`,
+  `Made by \`npm run test:mutation\` on ${new Date().toISOString().slice(0, 10)}${sources.length > 1 ? `, merged from ${sources.length} runs (see "from run" below)` : ''}.`,
   'Scope and settings: stryker.config.mjs (static mutants ignored; see the comment there).',
   '',
-  `**Score: ${all.percent.toFixed(1)}%** (${all.detected} of ${all.valid} mutants detected).`,
+  `**Score: ${all.percent.toFixed(1)}%** (${all.detected} of ${all.valid} mutants detected; ${equivalentCount} of the rest judged equivalent, below).`,
   '',
-  '| file | score | detected / valid |',
-  '| --- | ---: | ---: |',
+  `| file | score | detected / valid |${sources.length > 1 ? ' from run |' : ''}`,
+  `| --- | ---: | ---: |${sources.length > 1 ? ' --- |' : ''}`,
   ...files.map(([path, file]) => {
     const s = score(file.mutants);
-    return `| ${path} | ${s.percent.toFixed(1)}% | ${s.detected} / ${s.valid} |`;
+    return `| ${path} | ${s.percent.toFixed(1)}% | ${s.detected} / ${s.valid} |${sources.length > 1 ? ` ${from[path].replace(/^.*\//, '')} |` : ''}`;
   }),
   '',
   '## Reading it',
   '',
-  '- "valid" counts survivors and mutants no fast-lane test reaches (NoCoverage). The Ollama translator,',
-  '  CORS and the model list have behaviour tests only through a running relay (test/compat), which',
-  '  the fast lane does not run: most of their mutants are NoCoverage, not proven equivalent.',
+  '- "valid" counts survivors and mutants no fast-lane test reaches (NoCoverage).',
   '- Static mutants (module-level tables such as the hop-by-hop header set) are ignored by this run;',
   '  the behaviour tests of issue 20 cover those tables through a real relay.',
-  '- No survivor below has been classified as equivalent yet: each is either a missing unit test or',
-  '  still to be judged. Target: 85% on these modules.',
+  '- A survivor marked **equivalent** was judged to change no behaviour (reason beside it, kept in',
+  '  test/mutation/equivalent.mjs); every other survivor is a missing test.',
   '',
   '## Surviving mutants by file',
   '',
@@ -45,9 +56,12 @@ for (const [path, file] of files) {
   const survivors = file.mutants.filter((m) => UNDETECTED.has(m.status));
   if (survivors.length === 0) continue;
   lines.push(`### ${path}`, '');
-  for (const m of survivors.sort((a, b) => a.location.start.line - b.location.start.line)) {
+  for (const m of survivors.sort((a, b) => a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)) {
     const replacement = String(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 100);
-    lines.push(`- line ${m.location.start.line}: ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no test reaches it)' : ''} → \`${replacement.replace(/`/g, "'")}\``);
+    const equivalent = EQUIVALENT[keyOf(path, m)];
+    lines.push(
+      `- line ${m.location.start.line}:${m.location.start.column}: ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no test reaches it)' : ''} → \`${replacement.replace(/`/g, "'")}\`${equivalent ? ` — **equivalent**: ${equivalent}` : ''}`,
+    );
   }
   lines.push('');
 }

@@ -1,0 +1,17 @@
+// Surviving mutants judged equivalent: they change no behaviour a caller can see. Key: the file,
+// line:column and mutator Stryker reports; value: why, in a line. A code change that moves one
+// makes it show as a plain survivor again, to be judged anew.
+export const EQUIVALENT = {
+  'src/relay/ollama/translate.ts:108:61 ConditionalExpression': 'without a tool name findIndex finds nothing, and Math.max(0, -1) answers the oldest call all the same',
+  'src/relay/ollama/translate.ts:166:13 BlockStatement': 'args is already {} when JSON.parse throws before assigning it',
+  'src/relay/anthropic/response.ts:70:7 ConditionalExpression': "JSON.parse('') and JSON.parse(undefined) throw, and the catch returns the same {}",
+  'src/relay/anthropic/response.ts:79:115 ArrayDeclaration': 'a default stop list of one made-up sequence only matters if the upstream names that exact sequence',
+  'src/relay/anthropic/response.ts:87:19 ConditionalExpression': 'includes() of a non-string in a list of strings is false anyway',
+  'src/relay/anthropic/stream.ts:45:48 ArrayDeclaration': 'a default stop list of one made-up sequence only matters if the upstream names that exact sequence',
+  'src/relay/anthropic/stream.ts:93:9 ConditionalExpression': 'includes() of a non-string in a list of strings is false anyway (the typeof half set to true)',
+  'src/plan/render-plan.ts:38:52 ArrayDeclaration': 'a default hidden name with spaces can never match a NAME= line ([A-Z0-9_]+)',
+  'src/plan/render-plan.ts:39:47 Regex': "without $ the greedy .* still runs to the line's end (. never crosses a newline)",
+  'src/relay/cors.ts:47:13 BlockStatement': 'url is still undefined when new URL() throws before assigning it',
+  'src/relay/cors.ts:78:43 StringLiteral': "the stand-in header list 'stryker was here!' fails the field-name pattern, so nothing is added",
+  'src/plan/preflight.ts:145:46 Regex': 'rules are filtered to lines starting "-A INPUT ", so "-A INPUT -j" can only match at the start anyway',
+};
