@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildDeployEnv, chooseRelayToken, readLocalApiKey, renderDeployEnv } from '../../src/deploy-env.js';
-import { buildDeployPlan, renderApp, type DeployInput, type DeployTemplates } from '../../src/plan/deploy-plan.js';
+import { buildDeployPlan, renderApp, verifyThroughNginxCommand, type DeployInput, type DeployTemplates } from '../../src/plan/deploy-plan.js';
 import { logsCommand, parseStatus, restartSteps, statusCommand, waitHealthyCommand } from '../../src/plan/operate.js';
 import type { Step } from '../../src/plan/step.js';
 
@@ -278,6 +278,12 @@ describe('relay deploy: the titles, fixes and timings an operator reads', () => 
       'On the host, `curl -vk --resolve relay.example.com:443:127.0.0.1 https://relay.example.com/health` and `sudo nginx -T` show what answers instead.',
     );
     expect(String(step(steps, 'nginx.vhost').files![0]!.content)).toContain('add_header Strict-Transport-Security "max-age=31536000" always;');
+    const noHsts = buildDeployPlan(input({ tls: { certDir: '/etc/letsencrypt/live/relay.example.com', hsts: false } }));
+    expect(String(step(noHsts, 'nginx.vhost').files![0]!.content)).toContain('# (HSTS off)');
+  });
+
+  it('verifies over plain HTTP on the container port unless told otherwise', () => {
+    expect(verifyThroughNginxCommand('/opt/relay', 'relay.example.com')).toBe(verifyThroughNginxCommand('/opt/relay', 'relay.example.com', 'http', 3001));
   });
 
   it('publishes on --host-port when given, and stops the container and the unit after the grace', () => {
