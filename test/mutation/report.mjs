@@ -17,6 +17,8 @@ for (const source of sources) {
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 const keyOf = (path, m) => `${path}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName}`;
+// Two mutants can share a place and mutator (two regex changes): such an entry names the replacement too.
+const equivalentOf = (path, m) => EQUIVALENT[`${keyOf(path, m)} → ${m.replacement}`] ?? EQUIVALENT[keyOf(path, m)];
 const score = (mutants) => {
   const detected = mutants.filter((m) => DETECTED.has(m.status)).length;
   const valid = detected + mutants.filter((m) => UNDETECTED.has(m.status)).length;
@@ -25,7 +27,7 @@ const score = (mutants) => {
 
 const files = Object.entries(merged).sort(([a], [b]) => a.localeCompare(b));
 const all = score(files.flatMap(([, file]) => file.mutants));
-const equivalentCount = files.flatMap(([path, file]) => file.mutants.filter((m) => UNDETECTED.has(m.status) && EQUIVALENT[keyOf(path, m)])).length;
+const equivalentCount = files.flatMap(([path, file]) => file.mutants.filter((m) => UNDETECTED.has(m.status) && equivalentOf(path, m))).length;
 const lines = [
   '# Mutation score of the pure core',
   '',
@@ -58,7 +60,7 @@ for (const [path, file] of files) {
   lines.push(`### ${path}`, '');
   for (const m of survivors.sort((a, b) => a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column)) {
     const replacement = String(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 100);
-    const equivalent = EQUIVALENT[keyOf(path, m)];
+    const equivalent = equivalentOf(path, m);
     lines.push(
       `- line ${m.location.start.line}:${m.location.start.column}: ${m.mutatorName}${m.status === 'NoCoverage' ? ' (no test reaches it)' : ''} → \`${replacement.replace(/`/g, "'")}\`${equivalent ? ` — **equivalent**: ${equivalent}` : ''}`,
     );

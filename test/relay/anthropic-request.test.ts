@@ -126,6 +126,16 @@ describe('assistant turns: text, tool calls, and earlier thinking left out', () 
     ]);
   });
 
+  it('sends plain-string assistant and system turns as they are', () => {
+    expect(
+      chatCompletionRequest({ max_tokens: 10, messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'system', content: 'be brief' }] }, 'gpt-4o').messages,
+    ).toStrictEqual([
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: 'a' },
+      { role: 'system', content: 'be brief' },
+    ]);
+  });
+
   it('keeps only the text of a system message between turns', () => {
     expect(
       chatCompletionRequest(
