@@ -13,6 +13,7 @@ export const EQUIVALENT = {
   'src/plan/render-plan.ts:42:39 Regex → /^([A-Z0-9_]+)=.*/gm': "without $ the greedy .* still runs to the line's end (. never crosses a newline)",
   'src/relay/anthropic/request.ts:140:33 ConditionalExpression': "a non-text block has no text field, and join() writes undefined as ''",
   'src/plan/deploy-plan.ts:116:103 StringLiteral': "joining the hash's .env lines with '' instead of a newline still changes the hash for any real .env change",
+  'src/plan/deploy-plan.ts:185:97 StringLiteral': "a default mode of '' takes the same branches as 'http' (only 'https' and 'tls-pending' are tested for)",
   'src/plan/deploy-plan.ts:117:156 StringLiteral': 'the deploy-hash placeholder only has to be the same on every deploy, whatever its text',
   'src/relay/cors.ts:47:13 BlockStatement': 'url is still undefined when new URL() throws before assigning it',
   'src/relay/cors.ts:78:43 StringLiteral': "the stand-in header list 'stryker was here!' fails the field-name pattern, so nothing is added",

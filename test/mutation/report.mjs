@@ -45,6 +45,9 @@ const lines = [
   '',
   '## Reading it',
   '',
+  ...(sources.length > 1
+    ? ['- Merged: each file\'s numbers come from the run named beside it; a file from an earlier run was not', '  re-measured after the later changes (its module and tests did not change since).']
+    : []),
   '- "valid" counts survivors and mutants no fast-lane test reaches (NoCoverage).',
   '- Static mutants (module-level tables such as the hop-by-hop header set) are ignored by this run;',
   '  the behaviour tests of issue 20 cover those tables through a real relay.',
