@@ -27,6 +27,7 @@ export const FAST_TESTS = [
   'test/relay/anthropic-translate.test.ts',
   'test/relay/auth-headers.test.ts',
   'test/relay/config.test.ts',
+  'test/relay/headers.test.ts',
   'test/relay/cors.test.ts',
   'test/relay/log.test.ts',
   'test/relay/model-policy.test.ts',

@@ -18,4 +18,13 @@ export const EQUIVALENT = {
   'src/relay/cors.ts:47:13 BlockStatement': 'url is still undefined when new URL() throws before assigning it',
   'src/relay/cors.ts:78:43 StringLiteral': "the stand-in header list 'stryker was here!' fails the field-name pattern, so nothing is added",
   'src/plan/preflight.ts:145:46 Regex': 'rules are filtered to lines starting "-A INPUT ", so "-A INPUT -j" can only match at the start anyway',
+  'src/relay/headers.ts:64:7 ConditionalExpression': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
+  'src/relay/headers.ts:64:7 LogicalOperator': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
+  'src/relay/headers.ts:64:22 ConditionalExpression': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
+  'src/relay/headers.ts:64:37 StringLiteral': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
+  'src/relay/headers.ts:64:53 ConditionalExpression': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
+  'src/relay/headers.ts:64:68 StringLiteral': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
+  'src/relay/paths.ts:10:7 ConditionalExpression': "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'",
+  'src/relay/paths.ts:10:22 StringLiteral': "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'",
+  'src/relay/paths.ts:10:45 StringLiteral': "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'",
 };
