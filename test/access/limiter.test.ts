@@ -50,3 +50,29 @@ describe('concurrent requests', () => {
     for (let i = 0; i < 1000; i++) expect((await limiter.acquire('token:free', {})).ok).toBe(true);
   });
 });
+
+describe('callers the limiter forgets', () => {
+  it('keeps a caller whose slot is still held, however long it runs', async () => {
+    let now = 0;
+    const limiter = createMemoryLimiter(() => now);
+    expect((await limiter.acquire('token:a', { concurrency: 1 })).ok).toBe(true);
+    now = 60_000;
+    expect(await limiter.acquire('token:a', { concurrency: 1 })).toEqual({ ok: false, retryAfterSec: 1, limit: 'concurrency' });
+  });
+
+  it('keeps a caller whose bucket has not refilled when a minute has passed', async () => {
+    let now = 0;
+    const limiter = createMemoryLimiter(() => now);
+    now = 30_000;
+    expect((await limiter.acquire('token:a', { rpm: 1 })).ok).toBe(true);
+    now = 60_000;
+    expect(await limiter.acquire('token:a', { rpm: 1 })).toEqual({ ok: false, retryAfterSec: 30, limit: 'rpm' });
+  });
+
+  it('forgets every caller on close', async () => {
+    const limiter = createMemoryLimiter(() => 0);
+    expect((await limiter.acquire('token:a', { concurrency: 1 })).ok).toBe(true);
+    await limiter.close();
+    expect((await limiter.acquire('token:a', { concurrency: 1 })).ok).toBe(true);
+  });
+});

@@ -13,6 +13,19 @@ function tokenCheck(tokens: TokenSet, now: () => number = Date.now) {
   };
 }
 
+describe('reading a bearer token out of Authorization', () => {
+  it.each([
+    ['Bearer tok-1', 'tok-1'],
+    ['bearer \ttok-1 \t', 'tok-1'],
+  ])('%j holds %s', (header, token) => {
+    expect(bearerToken(header)).toBe(token);
+  });
+
+  it.each([[undefined], [''], ['Basic Bearer tok-1'], ['Bearer'], ['Bearer tok 1'], ['Bearertok-1']])('%j holds none', (header) => {
+    expect(bearerToken(header)).toBeUndefined();
+  });
+});
+
 describe('the relay token check', () => {
   it('accepts exactly the configured bearer token', () => {
     const check = (header: string | undefined) => tokenCheck({ current: 's3cret' }).check(header);
