@@ -18,6 +18,7 @@ export const FAST_TESTS = [
   'test/plan/cert-plan.test.ts',
   'test/plan/deploy-plan.test.ts',
   'test/plan/install-plan.test.ts',
+  'test/plan/operate.test.ts',
   'test/plan/preflight.test.ts',
   'test/plan/render-plan.test.ts',
   'test/plan/verify-nginx.test.ts',

@@ -1,4 +1,5 @@
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,5 +102,42 @@ describe('a key whose name starts like the one asked for', () => {
     expect(await writeEnvFileValue(path, 'RELAY_TOKEN', 'a')).toEqual({ wasReadableByOthers: true });
     expect(await writeEnvFileValue(path, 'RELAY_TOKEN', 'b')).toEqual({ wasReadableByOthers: false });
     expect(await writeEnvFileValue(join(dir, 'new.env'), 'RELAY_TOKEN', 'c')).toEqual({ wasReadableByOthers: false });
+  });
+});
+
+describe('a .env.local that is not a regular file', () => {
+  // A unix socket: it exists and can be renamed over, but cannot be read.
+  async function socketFile() {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-env-sock-'));
+    const path = join(dir, '.env.local');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    return { path, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it('is an error when read, not a missing value', async () => {
+    const socket = await socketFile();
+    try {
+      await expect(readEnvFileValue(socket.path, 'OPENAI_API_KEY')).rejects.toMatchObject({ code: 'ENXIO' });
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('is refused before anything is written over it', async () => {
+    const socket = await socketFile();
+    try {
+      await expect(writeEnvFileValue(socket.path, 'RELAY_TOKEN', 'x')).rejects.toMatchObject({ code: 'ENXIO' });
+      expect((await lstat(socket.path)).isSocket()).toBe(true);
+    } finally {
+      await socket.close();
+    }
+  });
+});
+
+describe('a byte-order mark', () => {
+  it('is dropped only at the start of the file, never from a value', () => {
+    expect(pickEnvValue('\uFEFFOPENAI_API_KEY=sk-1\n', 'OPENAI_API_KEY')).toBe('sk-1');
+    expect(pickEnvValue('OPENAI_API_KEY=sk-\uFEFF1\n', 'OPENAI_API_KEY')).toBe('sk-\uFEFF1');
   });
 });

@@ -67,3 +67,35 @@ describe('relay cert: the plan', () => {
     expect(parses(command)).toBe(true);
   });
 });
+
+describe('relay cert: refusing a CA it cannot use', () => {
+  it('says which option to drop when both --staging and --acme-server are given', () => {
+    expect(() => acmeServerFor({ staging: true, acmeServer: 'https://x/dir' })).toThrow(
+      expect.objectContaining({ message: '--staging and --acme-server both name the CA.', fix: 'Pass one of them.' }),
+    );
+  });
+
+  it('shows the directory URL it expects when --acme-server is not a URL', () => {
+    expect(() => acmeServerFor({ acmeServer: 'acme.example/directory' })).toThrow(
+      expect.objectContaining({ message: '--acme-server "acme.example/directory" is not a URL.', fix: 'Pass the ACME directory URL, e.g. https://acme.example/directory' }),
+    );
+  });
+
+  it('names the domain it cannot issue for', () => {
+    expect(() => buildCertPlan({ ...input, domain: '203.0.113.7' })).toThrow('"203.0.113.7" is not a domain name a certificate can be issued for.');
+  });
+});
+
+describe('relay cert: the steps, exactly', () => {
+  it('installs openssl, obtains the certificate from the named CA unless a good one is there, then installs the renewal hook', () => {
+    const staging = { ...input, acmeServer: LETS_ENCRYPT_STAGING };
+    const [openssl, issue, hook] = buildCertPlan(staging);
+    expect(openssl).toEqual({ id: 'cert.openssl', title: 'Install openssl (certificate checks)', check: 'command -v openssl >/dev/null', apply: [expect.stringMatching(/ install -y openssl$/)] });
+    expect(issue).toMatchObject({ id: 'cert.issue', title: 'Obtain a certificate for relay.example.com (acme-staging-v02.api.letsencrypt.org)', apply: [certbotIssueCommand(staging)] });
+    expect(issue!.check).toBe(
+      "test -s /etc/letsencrypt/live/relay.example.com/fullchain.pem && openssl x509 -checkend 2592000 -noout -in /etc/letsencrypt/live/relay.example.com/fullchain.pem >/dev/null \\\n" +
+        "  && grep -qxF 'server = https://acme-staging-v02.api.letsencrypt.org/directory' /etc/letsencrypt/renewal/relay.example.com.conf",
+    );
+    expect(hook).toEqual({ id: 'cert.renew-hook', title: 'Install the renewal hook that reloads nginx', files: [expect.objectContaining({ path: RENEW_HOOK, mode: '0755', owner: 'root:root' })], apply: [] });
+  });
+});
