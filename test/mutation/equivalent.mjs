@@ -1,6 +1,13 @@
 // Surviving mutants judged equivalent: they change no behaviour a caller can see. Key: the file,
 // line:column and mutator Stryker reports; value: why, in a line. A code change that moves one
 // makes it show as a plain survivor again, to be judged anew.
+
+// Reasons shared by several survivors.
+const SWEPT = 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by';
+const TEMP_EXISTS = 'the temp file always exists here (created with wx just above), so rm without force removes it the same';
+const USUAL_CONNECTION = "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named";
+const NO_DOT_PATH = "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'";
+
 export const EQUIVALENT = {
   'src/relay/ollama/translate.ts:108:61 ConditionalExpression': 'without a tool name findIndex finds nothing, and Math.max(0, -1) answers the oldest call all the same',
   'src/relay/ollama/translate.ts:166:13 BlockStatement': 'args is already {} when JSON.parse throws before assigning it',
@@ -18,29 +25,35 @@ export const EQUIVALENT = {
   'src/relay/cors.ts:47:13 BlockStatement': 'url is still undefined when new URL() throws before assigning it',
   'src/relay/cors.ts:78:43 StringLiteral': "the stand-in header list 'stryker was here!' fails the field-name pattern, so nothing is added",
   'src/plan/preflight.ts:145:46 Regex': 'rules are filtered to lines starting "-A INPUT ", so "-A INPUT -j" can only match at the start anyway',
-  'src/relay/headers.ts:64:7 ConditionalExpression': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
-  'src/relay/headers.ts:64:7 LogicalOperator': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
-  'src/relay/headers.ts:64:22 ConditionalExpression': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
-  'src/relay/headers.ts:64:37 StringLiteral': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
-  'src/relay/headers.ts:64:53 ConditionalExpression': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
-  'src/relay/headers.ts:64:68 StringLiteral': "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named",
-  'src/relay/paths.ts:10:7 ConditionalExpression': "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'",
-  'src/relay/paths.ts:10:22 StringLiteral': "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'",
-  'src/relay/paths.ts:10:45 StringLiteral': "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'",
-  'src/relay/access/limiter.ts:59:33 BlockStatement': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by',
-  'src/relay/access/limiter.ts:60:9 ConditionalExpression': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by',
-  'src/relay/access/limiter.ts:60:9 EqualityOperator': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by',
-  'src/relay/access/limiter.ts:60:9 ArithmeticOperator': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by',
-  'src/relay/access/limiter.ts:62:46 ConditionalExpression': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by (no caller dropped)',
-  'src/relay/access/limiter.ts:62:70 LogicalOperator': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by (idle concurrency-only callers kept)',
-  'src/relay/access/limiter.ts:62:70 ConditionalExpression': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by (idle concurrency-only callers kept)',
-  'src/relay/access/limiter.ts:62:98 ConditionalExpression': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by (callers with a used bucket kept)',
+  'src/relay/headers.ts:64:7 ConditionalExpression': USUAL_CONNECTION,
+  'src/relay/headers.ts:64:7 LogicalOperator': USUAL_CONNECTION,
+  'src/relay/headers.ts:64:22 ConditionalExpression': USUAL_CONNECTION,
+  'src/relay/headers.ts:64:37 StringLiteral': USUAL_CONNECTION,
+  'src/relay/headers.ts:64:53 ConditionalExpression': USUAL_CONNECTION,
+  'src/relay/headers.ts:64:68 StringLiteral': USUAL_CONNECTION,
+  'src/relay/paths.ts:10:7 ConditionalExpression': NO_DOT_PATH,
+  'src/relay/paths.ts:10:22 StringLiteral': NO_DOT_PATH,
+  'src/relay/paths.ts:10:45 StringLiteral': NO_DOT_PATH,
+  'src/relay/access/limiter.ts:59:33 BlockStatement': SWEPT,
+  'src/relay/access/limiter.ts:60:9 ConditionalExpression': SWEPT,
+  'src/relay/access/limiter.ts:60:9 EqualityOperator': SWEPT,
+  'src/relay/access/limiter.ts:60:9 ArithmeticOperator': SWEPT,
+  'src/relay/access/limiter.ts:62:46 ConditionalExpression': `${SWEPT} (no caller dropped)`,
+  'src/relay/access/limiter.ts:62:70 LogicalOperator': `${SWEPT} (idle concurrency-only callers kept)`,
+  'src/relay/access/limiter.ts:62:70 ConditionalExpression': `${SWEPT} (idle concurrency-only callers kept)`,
+  'src/relay/access/limiter.ts:62:98 ConditionalExpression': `${SWEPT} (callers with a used bucket kept)`,
   'src/relay/access/limiter.ts:62:98 EqualityOperator': 'a caller whose bucket refills exactly now answers like a fresh one, kept or dropped',
-  'src/relay/access/limiter.ts:62:117 CallExpression': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by',
+  'src/relay/access/limiter.ts:62:117 CallExpression': SWEPT,
   'src/relay/access/limiter.ts:66:11 ConditionalExpression': 'memory only: a caller without limits then gets an entry, and the later checks still hand back the same no-op slot',
-  'src/relay/access/limiter.ts:68:7 CallExpression': 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by (never swept)',
+  'src/relay/access/limiter.ts:68:7 CallExpression': `${SWEPT} (never swept)`,
   'src/relay/access/limiter.ts:74:11 ConditionalExpression': 'active >= undefined is false, so a caller without a concurrency limit is never refused for it anyway',
   'src/relay/access/limiter.ts:75:11 ConditionalExpression': 'GCRA with rpm undefined computes NaN, and now < NaN is false: always allowed, as when the step is skipped (memory only: a NaN tat is never swept)',
   'src/relay/access/limiter.ts:80:11 ConditionalExpression': 'memory only: an rpm-only caller then counts slots no limit reads, freed when the response ends',
   'src/relay/auth.ts:21:7 ConditionalExpression': "the pattern matches neither '' nor 'undefined', so a missing header still holds no token",
+  'src/env-local.ts:38:14 UnaryOperator': "last starts at +1 instead of -1 only when no line assigns the key, and then it is never read",
+  'src/env-local.ts:79:33 ConditionalExpression': "undefined & 0o077 is 0, so a file that did not exist still reads as not readable by others",
+  'src/env-local.ts:87:9 ConditionalExpression': "any other realpath error (ENOTDIR, ELOOP) recurs with the same code at the readFile that follows",
+  'src/plan/operate.ts:116:7 ConditionalExpression': "the count pattern does not match 'undefined' either, so a missing count is still left out",
+  'src/env-local.ts:76:20 ObjectLiteral': TEMP_EXISTS,
+  'src/env-local.ts:76:29 BooleanLiteral': TEMP_EXISTS,
 };
