@@ -3,9 +3,9 @@
 // makes it show as a plain survivor again, to be judged anew.
 
 // Reasons shared by several survivors.
-const SWEPT = 'memory only: the once-a-minute sweep drops idle callers, and a dropped caller answers like a fresh one; the Limiter interface shows no count to test it by';
+const SWEPT = 'memory only: the minute sweep drops idle callers, and a dropped caller answers like a fresh one (Limiter shows no count)';
 const TEMP_EXISTS = 'the temp file always exists here (created with wx just above), so rm without force removes it the same';
-const USUAL_CONNECTION = "the fast path for the usual Connection values: the split would list only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined', which no real header is named";
+const USUAL_CONNECTION = "fast path for the usual Connection values: splitting lists only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined'";
 const NO_DOT_PATH = "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'";
 
 export const EQUIVALENT = {
@@ -44,10 +44,10 @@ export const EQUIVALENT = {
   'src/relay/access/limiter.ts:62:98 ConditionalExpression': `${SWEPT} (callers with a used bucket kept)`,
   'src/relay/access/limiter.ts:62:98 EqualityOperator': 'a caller whose bucket refills exactly now answers like a fresh one, kept or dropped',
   'src/relay/access/limiter.ts:62:117 CallExpression': SWEPT,
-  'src/relay/access/limiter.ts:66:11 ConditionalExpression': 'memory only: a caller without limits then gets an entry, and the later checks still hand back the same no-op slot',
+  'src/relay/access/limiter.ts:66:11 ConditionalExpression': 'memory only: a caller without limits gets an entry, then the same no-op slot',
   'src/relay/access/limiter.ts:68:7 CallExpression': `${SWEPT} (never swept)`,
-  'src/relay/access/limiter.ts:74:11 ConditionalExpression': 'active >= undefined is false, so a caller without a concurrency limit is never refused for it anyway',
-  'src/relay/access/limiter.ts:75:11 ConditionalExpression': 'GCRA with rpm undefined computes NaN, and now < NaN is false: always allowed, as when the step is skipped (memory only: a NaN tat is never swept)',
+  'src/relay/access/limiter.ts:74:11 ConditionalExpression': 'active >= undefined is false: no concurrency limit, no refusal for it',
+  'src/relay/access/limiter.ts:75:11 ConditionalExpression': 'rpm undefined makes GCRA compute NaN, and now < NaN is false: allowed, as when skipped',
   'src/relay/access/limiter.ts:80:11 ConditionalExpression': 'memory only: an rpm-only caller then counts slots no limit reads, freed when the response ends',
   'src/relay/auth.ts:21:7 ConditionalExpression': "the pattern matches neither '' nor 'undefined', so a missing header still holds no token",
   'src/env-local.ts:38:14 UnaryOperator': "last starts at +1 instead of -1 only when no line assigns the key, and then it is never read",

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONTAINER_HEALTHY, composeCommand, parseStatus, restartSteps, statusCommand, waitHealthyCommand } from '../../src/plan/operate.js';
 
-const HEALTH = "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}";
+const HEALTH = '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}';
 
 describe('waiting for the relay container to be healthy', () => {
   it('polls every 2 s and, on timeout, prints the state and the last 30 log lines and fails', () => {

@@ -15,7 +15,12 @@ describe('which answers are event streams', () => {
 
 describe('response headers a client sees', () => {
   it("drops the upstream's CORS headers: the relay's own policy answers for them", () => {
-    const out = clientResponseHeaders({ 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-request-id', 'x-request-id': 'req_1', 'x-access-control-': 'kept' });
+    const out = clientResponseHeaders({
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': 'x-request-id',
+      'x-request-id': 'req_1',
+      'x-access-control-': 'kept',
+    });
     expect(out).toEqual({ 'x-request-id': 'req_1', 'x-access-control-': 'kept' });
   });
 
@@ -49,7 +54,10 @@ describe('request headers the upstream sees', () => {
   });
 
   it('drops every x-forwarded- header: client addresses stay private', () => {
-    const out = upstreamRequestHeaders({ 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', forwarded: 'for=198.51.100.1', 'x-forwarded': 'kept' }, server);
+    const out = upstreamRequestHeaders(
+      { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', forwarded: 'for=198.51.100.1', 'x-forwarded': 'kept' },
+      server,
+    );
     expect(out).toEqual({ 'x-forwarded': 'kept', authorization: 'Bearer sk-server' });
   });
 

@@ -2,11 +2,34 @@ import { describe, expect, it } from 'vitest';
 import { isForwardable, pathOnly, stripPrefix } from '../../src/relay/paths.js';
 
 describe('which targets are forwarded', () => {
-  it.each(['/v1/models', '/v1/chat/completions', '/v1/files?purpose=batch', '/v1/a/b%2Fc', '/v1/threads/x/runs?order=..', '/v1/files?after=/../x', '/v1/files?q=a\\b', '/v1/files/...'])('forwards %s', (target) => {
+  it.each([
+    '/v1/models',
+    '/v1/chat/completions',
+    '/v1/files?purpose=batch',
+    '/v1/a/b%2Fc',
+    '/v1/threads/x/runs?order=..',
+    '/v1/files?after=/../x',
+    '/v1/files?q=a\\b',
+    '/v1/files/...',
+  ])('forwards %s', (target) => {
     expect(isForwardable(target)).toBe(true);
   });
 
-  it.each(['/', '/v1', '/v2/models', 'http://evil/v1/models', '//evil/v1/x', '/v1/../x', '/v1/%2e%2E/x', '/v1/./x', '/v1/a\\..\\b', '/v1/a\\b', '/v1/x#frag', '/v1/..?a=b', '/v1/%2E%2e?x=1'])('refuses %s', (target) => {
+  it.each([
+    '/',
+    '/v1',
+    '/v2/models',
+    'http://evil/v1/models',
+    '//evil/v1/x',
+    '/v1/../x',
+    '/v1/%2e%2E/x',
+    '/v1/./x',
+    '/v1/a\\..\\b',
+    '/v1/a\\b',
+    '/v1/x#frag',
+    '/v1/..?a=b',
+    '/v1/%2E%2e?x=1',
+  ])('refuses %s', (target) => {
     expect(isForwardable(target)).toBe(false);
   });
 });
