@@ -46,7 +46,7 @@ const lines = [
   '## Reading it',
   '',
   ...(sources.length > 1
-    ? ['- Merged: each file\'s numbers come from the run named beside it; a file from an earlier run was not', '  re-measured after later changes to its module or tests (baseline-full.json: the first full run, before these tests).']
+    ? ['- Merged: each file\'s numbers come from the run named beside it; a file from an earlier run was not', '  re-measured after later changes to its module or tests.']
     : []),
   '- "valid" counts survivors and mutants no fast-lane test reaches (NoCoverage).',
   '- Static mutants (module-level tables such as the hop-by-hop header set) are ignored by this run;',
