@@ -1,13 +1,13 @@
 // Model allow-list and aliases (RELAY_MODELS="gpt-4o-mini,fast=gpt-4o-mini"). Only when it is set
 // does the relay read JSON request bodies, to check and rewrite "model"; a body it cannot read is
 // refused. Multipart uploads are never buffered and pass unchecked.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { ConfigError } from '../errors.js';
 import { clientResponseHeaders } from './headers.js';
 import { BodyTooLarge, hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';
 import { pathOnly } from './paths.js';
-import type { Exchange } from './proxy.js';
+import type { Exchange } from './exchange.js';
 import type { UpstreamCaller } from './upstream-call.js';
 
 export interface ModelPolicy {
@@ -59,10 +59,10 @@ export function filterModelList(policy: ModelPolicy, upstreamModels: ModelEntry[
 // Fatal: invalid UTF-8 is refused rather than read differently from the upstream; a BOM is kept, so JSON.parse refuses it.
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-type Forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer) => void;
+type Forward = (exchange: Exchange, body?: Buffer) => void;
 
 export interface ModelGate {
-  handle(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number): Promise<void>;
+  handle(exchange: Exchange): Promise<void>;
 }
 
 export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, forward: Forward): ModelGate {
@@ -85,7 +85,8 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
   };
 
   return {
-    async handle(req, res, exchange, startedAt) {
+    async handle(exchange) {
+      const { req, res } = exchange;
       const path = pathOnly(req.url ?? '');
       if (req.method === 'GET' && path === '/v1/models') {
         await answerFromUpstream(res, exchange, path, (json) => ({ ...(json as object), data: filterModelList(policy, (json as { data?: ModelEntry[] }).data ?? []) }));
@@ -100,12 +101,12 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
         } else if (req.method === 'GET') {
           await answerFromUpstream(res, exchange, `/v1/models/${encodeURIComponent(target)}`, (json) => ({ ...(json as object), id: name }));
         } else {
-          forward(req, res, exchange, startedAt);
+          forward(exchange);
         }
         return;
       }
       if (!hasBody(req) || isMultipart(req) || req.method === 'GET' || req.method === 'HEAD') {
-        forward(req, res, exchange, startedAt);
+        forward(exchange);
         return;
       }
       const encoding = req.headers['content-encoding'];
@@ -143,7 +144,7 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
         if (target !== model) body = Buffer.from(JSON.stringify({ ...(parsed as object), model: target }));
       }
       exchange.bytesIn = 0;
-      forward(req, res, exchange, startedAt, body);
+      forward(exchange, body);
     },
   };
 }

@@ -1,5 +1,7 @@
 // Errors in the shape OpenAI's API returns, so every SDK parses them like its own.
 import type { ServerResponse } from 'node:http';
+import { rateLimitMessage } from './access/rate-limit-response.js';
+import type { Refused } from './access/limiter.js';
 import { hasBody } from './json-body.js';
 
 export interface OpenAIErrorBody {
@@ -32,3 +34,21 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   }
   sendJson(res, status, openaiError(message, type, code));
 }
+
+/** How an API says no: each route answers its refusals in its own API's shape (see routes.ts). */
+export interface ApiErrors {
+  /** 401: no token, or not one of the relay's. */
+  unauthorized(res: ServerResponse, message: string): void;
+  /** 429 with retry-after, so SDKs wait the right time; `who` is "token alice", or "this address" in passthrough mode. */
+  rateLimited(res: ServerResponse, refused: Refused, who: string, limit: number | undefined): void;
+  /** 500: the relay itself failed. */
+  failed(res: ServerResponse): void;
+}
+
+export const openaiErrors: ApiErrors = {
+  unauthorized: (res, message) => sendError(res, 401, message, 'invalid_request_error', 'invalid_api_key'),
+  rateLimited(res, refused, who, limit) {
+    sendJson(res, 429, openaiError(rateLimitMessage(refused, who, limit), 'requests', 'rate_limit_exceeded'), { 'retry-after': String(refused.retryAfterSec) });
+  },
+  failed: (res) => sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error'),
+};

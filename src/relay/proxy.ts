@@ -10,38 +10,10 @@ import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import type { Timeouts, Upstream } from './config.js';
 import { clientResponseHeaders, isEventStream, upstreamRequestHeaders, type UpstreamCredentials } from './headers.js';
 import { hasBody } from './json-body.js';
-import { createUsageTap, type UsageTap } from './access/usage-tap.js';
+import { createUsageTap } from './access/usage-tap.js';
+import type { Exchange, UpstreamCall } from './exchange.js';
 import { sendError } from './openai-error.js';
 import { describeProxyFailure, type OutboundProxy } from './outbound-proxy.js';
-
-/** What the request log line reports about one exchange. */
-export interface Exchange {
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** ms from request start to the first response byte handed to the client. */
-  ttfbMs: number | undefined;
-  requestId: string | undefined;
-  outcome: 'ok' | 'client_closed' | 'upstream_error' | 'upstream_timeout';
-  /** The client's own Authorization, sent upstream in passthrough mode; the server key when unset. */
-  upstreamAuthorization?: string;
-  /** Watches the answer for token usage as it streams past (set once headers arrive). */
-  usage?: UsageTap;
-  /**
-   * Set by whoever calls the upstream for this request; the server tells it once when the client
-   * connection closes, answered or not (one 'close' listener per request, the server's).
-   */
-  upstreamCall?: UpstreamCall;
-}
-
-/**
- * An object, not a closure stored on the exchange: measured here, a per-request closure called
- * from the server's one call site kept every request's objects alive through V8's young-generation
- * collections (~6 KB per request promoted, GC time doubled), which a method call does not.
- */
-export interface UpstreamCall {
-  clientClosed(): void;
-}
 
 export interface ForwarderHooks {
   /** An event stream started; the returned function is called when it ends. */
@@ -50,11 +22,11 @@ export interface ForwarderHooks {
 
 export interface Forwarder {
   /**
-   * Starts forwarding; the answer streams back on its own. `body`: one the relay has already read
-   * (and maybe rewritten), sent instead of the request's own. The caller calls
-   * `exchange.upstreamCall.clientClosed()` when the response closes.
+   * Starts forwarding `exchange.req` as it is (its url the upstream path); the answer streams back
+   * on its own. `body`: one the relay has already read (and maybe rewritten), sent instead of the
+   * request's own. The caller calls `exchange.upstreamCall.clientClosed()` when the response closes.
    */
-  forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number, body?: Buffer): void;
+  forward(exchange: Exchange, body?: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -145,13 +117,14 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
   private eventStream = false;
   private streamClosed: (() => void) | undefined;
 
+  private readonly res: ServerResponse;
+
   constructor(
-    private readonly res: ServerResponse,
     readonly exchange: Exchange,
-    private readonly startedAt: number,
     private readonly hooks: ForwarderHooks,
     private readonly proxy: OutboundProxy | undefined,
   ) {
+    const res = (this.res = exchange.res);
     exchange.upstreamCall = this;
     // Gone while the relay was still deciding (a shared limiter answers later): nothing to send.
     if (res.destroyed) this.over = true;
@@ -177,6 +150,7 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
   private writeToClient(piece: Buffer): void {
     // The usage tap too reads a read's pieces at once: its searches are per call.
     this.exchange.usage?.onChunk(piece);
+    this.exchange.bodyTap?.response(piece);
     const res = this.res;
     if (res.destroyed) return;
     if (!res.write(piece)) {
@@ -192,13 +166,15 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onBodySent(chunk: Buffer): void {
     this.exchange.bytesIn += chunk.length;
+    this.exchange.bodyTap?.request(chunk);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.answered = true;
     const exchange = this.exchange;
     exchange.requestId = headers['x-request-id'] as string | undefined;
-    this.res.writeHead(statusCode, clientResponseHeaders(headers));
+    exchange.responseHeaders = clientResponseHeaders(headers);
+    this.res.writeHead(statusCode, exchange.responseHeaders);
     const contentType = headers['content-type'] as string | undefined;
     exchange.usage = createUsageTap({ contentType, contentEncoding: headers['content-encoding'] as string | undefined, status: statusCode });
     this.eventStream = isEventStream(contentType);
@@ -213,7 +189,7 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const exchange = this.exchange;
-    exchange.ttfbMs ??= performance.now() - this.startedAt;
+    exchange.ttfbMs ??= performance.now() - exchange.startedAt;
     exchange.bytesOut += chunk.length;
     if (!this.eventStream) this.writeToClient(chunk);
     else if (this.held === undefined) {
@@ -252,8 +228,9 @@ function flushQuietHeaders(res: ServerResponse, exchange: Exchange): void {
 }
 
 export function createForwarder(upstream: Upstream, credentials: UpstreamCredentials, dispatcher: Dispatcher, hooks: ForwarderHooks = {}): Forwarder {
-  const dispatchUpstream = (forwarded: Forwarded, req: IncomingMessage, payload: Buffer | IncomingMessage | null) => {
+  const dispatchUpstream = (forwarded: Forwarded, payload: Buffer | IncomingMessage | null) => {
     if (forwarded.over) return;
+    const req = forwarded.exchange.req;
     const headers = upstreamRequestHeaders(req.headers, credentials, forwarded.exchange.upstreamAuthorization);
     if (Buffer.isBuffer(payload)) headers['content-length'] = String(payload.length);
     dispatcher.dispatch(
@@ -262,11 +239,12 @@ export function createForwarder(upstream: Upstream, credentials: UpstreamCredent
     );
   };
   return {
-    forward(req, res, exchange, startedAt, body) {
-      const forwarded = new Forwarded(res, exchange, startedAt, hooks, upstream.proxy);
-      if (body !== undefined) dispatchUpstream(forwarded, req, body);
-      else if (hasSmallBody(req)) readSmallBody(req, (whole) => dispatchUpstream(forwarded, req, whole));
-      else dispatchUpstream(forwarded, req, hasBody(req) ? req : null);
+    forward(exchange, body) {
+      const forwarded = new Forwarded(exchange, hooks, upstream.proxy);
+      const req = exchange.req;
+      if (body !== undefined) dispatchUpstream(forwarded, body);
+      else if (hasSmallBody(req)) readSmallBody(req, (whole) => dispatchUpstream(forwarded, whole));
+      else dispatchUpstream(forwarded, hasBody(req) ? req : null);
     },
     close: () => dispatcher.close(),
   };

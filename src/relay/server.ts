@@ -1,25 +1,25 @@
-// The relay's HTTP server: health, auth, forwarding, one log line per request, graceful stop.
+// The relay's HTTP server: one exchange per request, through the plain steps below (CORS, the
+// route table, admission for routes that spend the key), finished in one place; graceful stop.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
 import { tokenFingerprint } from '../token.js';
 import { createAccess } from './access/access.js';
-import type { Admitted } from './access/access-mode.js';
 import type { Acquired, Refused } from './access/limiter.js';
-import { anthropicRefusals, createAnthropicApi } from './anthropic/api.js';
-import { METRICS_PATH, serveMetrics } from './access/metrics.js';
-import { sendRateLimited } from './access/rate-limit-response.js';
+import { createAnthropicApi } from './anthropic/api.js';
 import type { Authenticator, TokenSet } from './auth.js';
-import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders } from './cors.js';
+import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders, type CorsPolicy } from './cors.js';
+import { Exchange, finishExchange, type Books } from './exchange.js';
 import type { UpstreamCredentials } from './headers.js';
 import type { Logger } from './log.js';
 import { createModelGate } from './models.js';
 import { createOllamaApi } from './ollama/api.js';
-import { sendError, sendJson } from './openai-error.js';
+import { sendError } from './openai-error.js';
 import { hasBody } from './json-body.js';
-import { isForwardable, pathOnly, stripPrefix } from './paths.js';
-import { createForwarder, createUpstreamAgent, type Exchange } from './proxy.js';
+import { pathOnly } from './paths.js';
+import { createForwarder, createUpstreamAgent } from './proxy.js';
 import { createRealtimeProxy } from './realtime.js';
+import { relayRoutes, type Route } from './routes.js';
 import { createUpstreamCaller } from './upstream-call.js';
 import { RELAY_VERSION } from './version.js';
 
@@ -32,11 +32,6 @@ export interface RunningRelay {
   reloadTokensFile(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
   shutdown(graceMs: number): Promise<void>;
-}
-
-function isHealthCheck(req: IncomingMessage): boolean {
-  const path = pathOnly(req.url ?? '');
-  return (req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/health');
 }
 
 export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
@@ -56,27 +51,20 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   const agent = createUpstreamAgent(config.timeouts, config.upstream.proxy);
   const forwarder = createForwarder(config.upstream, credentials, agent, { streamOpened: () => access.metrics.streamOpened() });
   const caller = createUpstreamCaller(config.upstream, credentials, agent);
-  const modelGate = config.models && createModelGate(config.models, caller, forwarder.forward);
   const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
-  const anthropic = config.anthropic && createAnthropicApi(caller, { models: config.anthropic, allowed: config.models });
-  // The Ollama path is a secret: it never reaches the log.
-  const loggedPath = (target: string, ollamaRest = ollama?.match(target)) => (ollama ? ollama.loggedPath(target, ollamaRest) : pathOnly(target));
-  const { cors, pathPrefix } = config;
-  const failed = (res: ServerResponse, error: unknown) => {
-    logger.error('unexpected relay failure', { error: String(error) });
-    sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-  };
-  const forward = (req: IncomingMessage, res: ServerResponse, exchange: Exchange, startedAt: number) => {
-    if (modelGate) {
-      modelGate.handle(req, res, exchange, startedAt).catch((error: unknown) => failed(res, error));
-      return;
-    }
-    try {
-      forwarder.forward(req, res, exchange, startedAt);
-    } catch (error) {
-      failed(res, error);
-    }
-  };
+  const routes = relayRoutes({
+    config,
+    access,
+    forwarder,
+    modelGate: config.models && createModelGate(config.models, caller, forwarder.forward),
+    ollama,
+    anthropic: config.anthropic && createAnthropicApi(caller, { models: config.anthropic, allowed: config.models }),
+  });
+  const books: Books = { logger, access };
+  // The Ollama path is a secret: it never reaches the log (the Ollama route logs what is under it).
+  const loggedPath = (target: string) => (ollama ? ollama.loggedPath(target, undefined) : pathOnly(target));
+  const { cors } = config;
+
   let inFlight = 0;
   let stopping = false;
   let drained: (() => void) | undefined;
@@ -92,7 +80,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     credentials,
     timeouts: config.timeouts,
     auth,
-    pathPrefix,
+    pathPrefix: config.pathPrefix,
     cors,
     models: config.models,
     logger,
@@ -101,111 +89,65 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     onClose: finished,
   });
 
+  // Run once the response's 'close' event has reached every other listener (an API emulation's),
+  // so each has recorded the outcome.
+  const finish = (exchange: Exchange) => {
+    finishExchange(exchange, books);
+    finished();
+  };
+  const closed = (exchange: Exchange) => {
+    // The upstream call hears of the close first.
+    exchange.upstreamCall?.clientClosed();
+    process.nextTick(finish, exchange);
+  };
+  const failed = (exchange: Exchange, route: Route, error: unknown) => {
+    logger.error('unexpected relay failure', { route: route.name, error: String(error) });
+    route.errors.failed(exchange.res);
+  };
+  const run = (exchange: Exchange, route: Route) => {
+    try {
+      route.handle(exchange)?.catch((error: unknown) => failed(exchange, route, error));
+    } catch (error) {
+      failed(exchange, route, error);
+    }
+  };
+  const proceed = (exchange: Exchange, route: Route, slot: Acquired | Refused) => {
+    const admitted = exchange.admitted!;
+    if (!slot.ok) return route.errors.rateLimited(exchange.res, slot, admitted.who, admitted.limits[slot.limit]);
+    // A shared limiter answered after the client left and the exchange was finished: nothing holds the slot.
+    if (exchange.finished) return slot.release();
+    exchange.held = slot;
+    run(exchange, route);
+  };
+  // A route that spends the key: a relay token first (401), then the caller's limits (429).
+  const admit = (exchange: Exchange, route: Route) => {
+    const decision = access.decide(exchange.req);
+    if (!decision.ok) return route.errors.unauthorized(exchange.res, decision.message);
+    exchange.admitted = decision;
+    exchange.upstreamAuthorization = decision.upstreamAuthorization;
+    const slot = access.acquire(decision);
+    if (!(slot instanceof Promise)) return proceed(exchange, route, slot);
+    slot.then(
+      (answer) => proceed(exchange, route, answer),
+      (error: unknown) => failed(exchange, route, error),
+    );
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const startedAt = performance.now();
-    const exchange: Exchange = { status: 0, bytesIn: 0, bytesOut: 0, ttfbMs: undefined, requestId: undefined, outcome: 'ok' };
-    const target = req.url ?? '';
-    const ollamaRest = ollama?.match(target);
-    const logPath = loggedPath(target, ollamaRest);
-    let admitted: Admitted | undefined;
-    let held: Acquired | undefined;
+    const exchange = new Exchange(req, res);
+    exchange.logPath = loggedPath(exchange.url);
     inFlight++;
-    // The upstream call hears of the close first; the line is logged once this 'close' event has
-    // reached every other listener (the Ollama emulation's), so each has recorded the outcome.
-    res.once('close', () => {
-      exchange.upstreamCall?.clientClosed();
-      process.nextTick(() => {
-        held?.release();
-        const status = res.headersSent ? res.statusCode : 499;
-        const durationMs = performance.now() - startedAt;
-        access.metrics.recordRequest({ token: admitted?.name ?? 'unauthenticated', status, durationMs, ttfbMs: exchange.ttfbMs });
-        if (exchange.outcome === 'upstream_timeout') access.metrics.recordUpstreamError('timeout');
-        else if (exchange.outcome === 'upstream_error') access.metrics.recordUpstreamError(exchange.usage ? 'interrupted' : 'unreachable');
-        if (admitted && exchange.usage) access.account(admitted, exchange.usage.finish(), { bytesIn: exchange.bytesIn, failed: exchange.outcome !== 'ok' });
-        logger.request({
-          method: req.method,
-          path: logPath,
-          token: admitted?.name,
-          status,
-          outcome: exchange.outcome,
-          durationMs: round(durationMs),
-          ttfbMs: exchange.ttfbMs === undefined ? undefined : round(exchange.ttfbMs),
-          bytesIn: exchange.bytesIn,
-          bytesOut: exchange.bytesOut,
-          requestId: exchange.requestId,
-        });
-        finished();
-      });
-    });
+    res.once('close', () => closed(exchange));
     if (stopping) res.setHeader('connection', 'close');
     if (hasBody(req)) process.nextTick(boundBodyIdle, req, res, config.timeouts.clientBodyMs);
-
-    const origin = req.headers.origin;
-    const corsAllowed = cors !== undefined && origin !== undefined && isAllowedOrigin(cors, origin);
-    if (cors && isPreflight(req)) {
-      // Browsers send preflights without credentials: answered here, never forwarded.
-      if (corsAllowed) {
-        res.writeHead(204, preflightHeaders(cors, origin!, req.headers['access-control-request-headers'] as string | undefined));
-        res.end();
-      } else {
-        sendError(res, 403, 'This origin is not allowed to call the relay (see RELAY_CORS_ORIGINS).', 'invalid_request_error', 'origin_not_allowed');
-      }
+    if (cors && answeredCors(cors, req, res)) return;
+    for (const route of routes) {
+      const target = route.match(exchange);
+      if (target === undefined) continue;
+      exchange.target = target;
+      if (route.admits) admit(exchange, route);
+      else run(exchange, route);
       return;
-    }
-    if (corsAllowed) for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin!))) res.setHeader(name, value!);
-
-    const apiTarget = stripPrefix(target, pathPrefix);
-    if ((req.method === 'GET' || req.method === 'HEAD') && pathOnly(target) === METRICS_PATH) {
-      serveMetrics(req, res, access.metrics, config.access.metricsToken).catch((error: unknown) => {
-        logger.error('metrics failed', { error: String(error) });
-        sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-      });
-    } else if (isHealthCheck(req)) {
-      sendJson(res, 200, { status: 'ok', version: RELAY_VERSION });
-    } else if (ollama && ollamaRest !== undefined) {
-      if (ollamaRest.startsWith('/v1/') && isForwardable(ollamaRest)) {
-        // Ollama's own OpenAI-compatible API, which Copilot's Ollama provider chats through; the
-        // secret path stands in for the token.
-        req.url = ollamaRest;
-        forward(req, res, exchange, startedAt);
-      } else {
-        ollama.handle(req, res, ollamaRest, exchange).catch((error: unknown) => failed(res, error));
-      }
-    } else if (apiTarget === undefined || !isForwardable(apiTarget)) {
-      sendError(res, 404, `No route for ${req.method} ${pathOnly(target).slice(0, 200)}: the relay serves the OpenAI API under ${pathPrefix}/v1/ and /health.`, 'invalid_request_error', 'not_found');
-    } else {
-      // Anthropic API requests (RELAY_ANTHROPIC) are admitted like any other, refused in Anthropic's shape.
-      const anthropicTarget = anthropic?.claims(req, apiTarget) ? apiTarget : undefined;
-      const decision = access.decide(req);
-      if (!decision.ok) {
-        if (anthropicTarget !== undefined) anthropicRefusals.unauthorized(res, decision.message);
-        else sendError(res, 401, decision.message, 'invalid_request_error', 'invalid_api_key');
-        return;
-      }
-      admitted = decision;
-      exchange.upstreamAuthorization = decision.upstreamAuthorization;
-      const proceed = (slot: Acquired | Refused) => {
-        if (!slot.ok) {
-          (anthropicTarget === undefined ? sendRateLimited : anthropicRefusals.rateLimited)(res, slot, decision.who, decision.limits[slot.limit]);
-          return;
-        }
-        held = slot;
-        if (anthropicTarget !== undefined) {
-          anthropic!.handle(req, res, anthropicTarget, exchange).catch((error: unknown) => failed(res, error));
-          return;
-        }
-        // The forwarder sends the path as it is under /v1/; the prefix stays on this side.
-        req.url = apiTarget;
-        forward(req, res, exchange, startedAt);
-      };
-      const slot = access.acquire(decision);
-      if (!(slot instanceof Promise)) proceed(slot);
-      else {
-        slot.then(proceed, (error: unknown) => {
-          logger.error('limiter failed', { error: String(error) });
-          sendError(res, 500, 'The relay failed unexpectedly.', 'relay_error', 'internal_error');
-        });
-      }
     }
   };
 
@@ -238,9 +180,12 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   const address = server.address() as AddressInfo;
 
   if (access.registry.isOpen() && config.access.mode === 'relay') {
-    logger.warn('RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.');
+    logger.warn(
+      'RELAY_TOKEN is not set: this relay is OPEN and anyone who can reach it spends your OpenAI key. Set RELAY_TOKEN (or OPENAI_RELAY_TOKEN) and restart.',
+    );
   }
-  logger.info('relay listening', { host: address.address, port: address.port, upstream: config.upstream.origin + config.upstream.basePath, proxy: config.upstream.proxy?.label, version: RELAY_VERSION });
+  const upstream = config.upstream.origin + config.upstream.basePath;
+  logger.info('relay listening', { host: address.address, port: address.port, upstream, proxy: config.upstream.proxy?.label, version: RELAY_VERSION });
 
   return {
     port: address.port,
@@ -293,6 +238,19 @@ function boundBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): v
   req.once('end', () => req.socket.setTimeout(0));
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
+/** A preflight is answered here, never forwarded (browsers send it without credentials); other answers to an allowed origin get its headers. */
+function answeredCors(cors: CorsPolicy, req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  const allowed = origin !== undefined && isAllowedOrigin(cors, origin);
+  if (isPreflight(req)) {
+    if (allowed) {
+      res.writeHead(204, preflightHeaders(cors, origin, req.headers['access-control-request-headers'] as string | undefined));
+      res.end();
+    } else {
+      sendError(res, 403, 'This origin is not allowed to call the relay (see RELAY_CORS_ORIGINS).', 'invalid_request_error', 'origin_not_allowed');
+    }
+    return true;
+  }
+  if (allowed) for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin))) res.setHeader(name, value!);
+  return false;
 }

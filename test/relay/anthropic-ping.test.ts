@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicApi } from '../../src/relay/anthropic/api.js';
 import { parseAnthropicModels } from '../../src/relay/anthropic/models.js';
 import { parseUpstream } from '../../src/relay/config.js';
-import type { Exchange } from '../../src/relay/proxy.js';
+import { Exchange } from '../../src/relay/exchange.js';
 import { createUpstreamCaller } from '../../src/relay/upstream-call.js';
 import { MODELS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 
@@ -23,8 +23,7 @@ beforeAll(async () => {
     pingMs: 50,
   });
   server = createServer((req, res) => {
-    const exchange: Exchange = { status: 0, bytesIn: 0, bytesOut: 0, ttfbMs: undefined, requestId: undefined, outcome: 'ok' };
-    void api.handle(req, res, req.url ?? '', exchange);
+    void api.handle(req, res, req.url ?? '', new Exchange(req, res));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });

@@ -8,13 +8,11 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { createUsageTap, type UsageTap } from '../access/usage-tap.js';
-import { rateLimitMessage } from '../access/rate-limit-response.js';
-import type { Refused } from '../access/limiter.js';
 import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, type ModelPolicy } from '../models.js';
 import { sendJson } from '../openai-error.js';
 import { pathOnly } from '../paths.js';
-import type { Exchange } from '../proxy.js';
+import type { Exchange } from '../exchange.js';
 import { sseEvents } from '../sse.js';
 import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
 import { countInputTokens } from './count-tokens.js';
@@ -44,26 +42,6 @@ export interface AnthropicApi {
   /** Serves a claimed request once the server has admitted it. */
   handle(req: IncomingMessage, res: ServerResponse, target: string, exchange: Exchange): Promise<void>;
 }
-
-/** The server's refusals, in Anthropic's error shape. */
-export const anthropicRefusals = {
-  unauthorized(res: ServerResponse, message: string): void {
-    sendAnthropicError(
-      res,
-      new AnthropicFailure(
-        401,
-        'authentication_error',
-        message.replace('"Authorization: Bearer <RELAY_TOKEN>"', '"x-api-key: <RELAY_TOKEN>" or "Authorization: Bearer <RELAY_TOKEN>"'),
-      ),
-    );
-  },
-  rateLimited(res: ServerResponse, refused: Refused, who: string, limit: number | undefined): void {
-    sendAnthropicError(
-      res,
-      new AnthropicFailure(429, 'rate_limit_error', rateLimitMessage(refused, who, limit), { 'retry-after': String(refused.retryAfterSec) }),
-    );
-  },
-};
 
 const MESSAGES = '/v1/messages';
 const COUNT_TOKENS = '/v1/messages/count_tokens';

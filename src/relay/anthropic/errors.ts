@@ -1,7 +1,8 @@
 // Errors in the shape Anthropic's API returns ({"type":"error","error":{"type":...,"message":...}}),
 // so Anthropic SDKs and Claude Code raise their own error classes and retry as they would there.
 import type { ServerResponse } from 'node:http';
-import { sendJson } from '../openai-error.js';
+import { rateLimitMessage } from '../access/rate-limit-response.js';
+import { sendJson, type ApiErrors } from '../openai-error.js';
 
 export type AnthropicErrorType =
   | 'invalid_request_error'
@@ -58,3 +59,16 @@ export function sendAnthropicError(res: ServerResponse, failure: AnthropicFailur
   }
   sendJson(res, failure.status, anthropicError(failure.type, failure.message), failure.headers);
 }
+
+/** The relay's own refusals in Anthropic's shape: the Anthropic route's errors (routes.ts). */
+export const anthropicErrors: ApiErrors = {
+  unauthorized(res, message) {
+    const hint = message.replace('"Authorization: Bearer <RELAY_TOKEN>"', '"x-api-key: <RELAY_TOKEN>" or "Authorization: Bearer <RELAY_TOKEN>"');
+    sendAnthropicError(res, new AnthropicFailure(401, 'authentication_error', hint));
+  },
+  rateLimited(res, refused, who, limit) {
+    const headers = { 'retry-after': String(refused.retryAfterSec) };
+    sendAnthropicError(res, new AnthropicFailure(429, 'rate_limit_error', rateLimitMessage(refused, who, limit), headers));
+  },
+  failed: (res) => sendAnthropicError(res, new AnthropicFailure(500, 'api_error', 'The relay failed unexpectedly.')),
+};

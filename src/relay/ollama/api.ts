@@ -9,7 +9,7 @@ import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, resolveModel, type ModelPolicy } from '../models.js';
 import { sendJson } from '../openai-error.js';
 import { pathOnly } from '../paths.js';
-import type { Exchange } from '../proxy.js';
+import type { Exchange } from '../exchange.js';
 import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
 import { sseEvents } from '../sse.js';
 import {
