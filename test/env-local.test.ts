@@ -2,6 +2,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFi
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { readLocalApiKey } from '../src/deploy-env.js';
 import { pickEnvValue, readEnvFileValue, withEnvValue, writeEnvFileValue } from '../src/env-local.js';
@@ -131,6 +132,38 @@ describe('a .env.local that is not a regular file', () => {
       expect((await lstat(socket.path)).isSocket()).toBe(true);
     } finally {
       await socket.close();
+    }
+  });
+});
+
+// An immutable file (chattr +i) needs root with CAP_LINUX_IMMUTABLE and a filesystem that keeps the attribute.
+async function canMakeImmutable(): Promise<boolean> {
+  const probe = join(await mkdtemp(join(tmpdir(), 'envlocal-')), 'probe');
+  await writeFile(probe, '');
+  try {
+    await execa('chattr', ['+i', probe]);
+    await execa('chattr', ['-i', probe]);
+    return true;
+  } catch (error) {
+    console.warn(`skipped: chattr +i refused here (${(error as Error).message.split('\n')[0]}); run as root on ext4 to test a refused rename`);
+    return false;
+  }
+}
+
+const immutableFiles = await canMakeImmutable();
+
+describe('a .env.local the filesystem will not let be replaced (chattr +i)', () => {
+  it.runIf(immutableFiles)('fails with the reason, keeps the file as it was and leaves no temp file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envlocal-'));
+    const path = join(dir, '.env.local');
+    await writeFile(path, 'OPENAI_API_KEY=sk-keep\n', { mode: 0o600 });
+    await execa('chattr', ['+i', path]);
+    try {
+      await expect(writeEnvFileValue(path, 'RELAY_TOKEN', 'tok')).rejects.toMatchObject({ code: 'EPERM', syscall: 'rename' });
+      expect(await readFile(path, 'utf8')).toBe('OPENAI_API_KEY=sk-keep\n');
+      expect(await readdir(dir)).toEqual(['.env.local']);
+    } finally {
+      await execa('chattr', ['-i', path]);
     }
   });
 });

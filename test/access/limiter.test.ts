@@ -48,6 +48,7 @@ describe('concurrent requests', () => {
   it('costs nothing for callers without limits', async () => {
     const limiter = createMemoryLimiter();
     for (let i = 0; i < 1000; i++) expect((await limiter.acquire('token:free', {})).ok).toBe(true);
+    expect(limiter.callerCount()).toBe(0);
   });
 });
 
@@ -69,10 +70,37 @@ describe('callers the limiter forgets', () => {
     expect(await limiter.acquire('token:a', { rpm: 1 })).toEqual({ ok: false, retryAfterSec: 30, limit: 'rpm' });
   });
 
+  it('drops idle callers once a minute, from the first request a minute after the last sweep', async () => {
+    let now = 1_000_000;
+    const limiter = createMemoryLimiter(() => now);
+    const slot = await limiter.acquire('ip:10.0.0.1', { concurrency: 1 });
+    if (!slot.ok) throw new Error('expected a slot');
+    slot.release();
+    // The bucket of an rpm: 1 caller refills exactly a minute on: at the sweep below.
+    expect((await limiter.acquire('ip:10.0.0.2', { rpm: 1 })).ok).toBe(true);
+    now += 59_999;
+    expect((await limiter.acquire('ip:10.0.0.3', { concurrency: 1 })).ok).toBe(true);
+    expect(limiter.callerCount()).toBe(3);
+    now += 1;
+    expect((await limiter.acquire('ip:10.0.0.4', { rpm: 1 })).ok).toBe(true);
+    // Swept: the idle concurrency caller and the refilled bucket; kept: the slot still held, and the new caller.
+    expect(limiter.callerCount()).toBe(2);
+  });
+
+  it('holds no slot for a caller limited only per minute: it is dropped once its bucket refills, response running or not', async () => {
+    let now = 1_000_000;
+    const limiter = createMemoryLimiter(() => now);
+    expect((await limiter.acquire('ip:10.0.0.1', { rpm: 2 })).ok).toBe(true);
+    now += 60_000;
+    expect((await limiter.acquire('ip:10.0.0.2', { rpm: 2 })).ok).toBe(true);
+    expect(limiter.callerCount()).toBe(1);
+  });
+
   it('forgets every caller on close', async () => {
     const limiter = createMemoryLimiter(() => 0);
     expect((await limiter.acquire('token:a', { concurrency: 1 })).ok).toBe(true);
     await limiter.close();
+    expect(limiter.callerCount()).toBe(0);
     expect((await limiter.acquire('token:a', { concurrency: 1 })).ok).toBe(true);
   });
 });

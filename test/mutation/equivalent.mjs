@@ -3,21 +3,25 @@
 // makes it show as a plain survivor again, to be judged anew.
 
 // Reasons shared by several survivors.
-const SWEPT = 'memory only: the minute sweep drops idle callers, and a dropped caller answers like a fresh one (Limiter shows no count)';
 const TEMP_EXISTS = 'the temp file always exists here (created with wx just above), so rm without force removes it the same';
 const USUAL_CONNECTION = "fast path for the usual Connection values: splitting lists only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined'";
 const NO_DOT_PATH = "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'";
 
 export const EQUIVALENT = {
-  'src/relay/ollama/translate.ts:108:61 ConditionalExpression': 'without a tool name findIndex finds nothing, and Math.max(0, -1) answers the oldest call all the same',
+  'src/relay/ollama/translate.ts:108:61 ConditionalExpression':
+    'without a tool name findIndex finds nothing, and Math.max(0, -1) answers the oldest call all the same',
   'src/relay/ollama/translate.ts:166:13 BlockStatement': 'args is already {} when JSON.parse throws before assigning it',
   'src/relay/anthropic/response.ts:70:7 ConditionalExpression': "JSON.parse('') and JSON.parse(undefined) throw, and the catch returns the same {}",
-  'src/relay/anthropic/response.ts:79:115 ArrayDeclaration': 'a default stop list of one made-up sequence only matters if the upstream names that exact sequence',
+  'src/relay/anthropic/response.ts:79:115 ArrayDeclaration':
+    'a default stop list of one made-up sequence only matters if the upstream names that exact sequence',
   'src/relay/anthropic/response.ts:87:19 ConditionalExpression': 'includes() of a non-string in a list of strings is false anyway',
   'src/relay/anthropic/stream.ts:45:48 ArrayDeclaration': 'a default stop list of one made-up sequence only matters if the upstream names that exact sequence',
   'src/relay/anthropic/stream.ts:93:9 ConditionalExpression': 'includes() of a non-string in a list of strings is false anyway (the typeof half set to true)',
   'src/plan/render-plan.ts:39:52 ArrayDeclaration': 'a default hidden name with spaces can never match a NAME= line ([A-Z0-9_]+)',
   'src/plan/render-plan.ts:42:39 Regex → /^([A-Z0-9_]+)=.*/gm': "without $ the greedy .* still runs to the line's end (. never crosses a newline)",
+  'src/plan/render-plan.ts:42:39 Regex → /([A-Z0-9_]+)=.*$/gm':
+    "every line of the .env the plan writes starts with its NAME (renderDeployEnv, names from a fixed list) or is the '#' header, " +
+    'which holds no =: the first NAME= is at the line start with or without ^',
   'src/relay/anthropic/request.ts:140:33 ConditionalExpression': "a non-text block has no text field, and join() writes undefined as ''",
   'src/plan/deploy-plan.ts:116:103 StringLiteral': "joining the hash's .env lines with '' instead of a newline still changes the hash for any real .env change",
   'src/plan/deploy-plan.ts:185:97 StringLiteral': "a default mode of '' takes the same branches as 'http' (only 'https' and 'tls-pending' are tested for)",
@@ -34,21 +38,7 @@ export const EQUIVALENT = {
   'src/relay/paths.ts:10:7 ConditionalExpression': NO_DOT_PATH,
   'src/relay/paths.ts:10:22 StringLiteral': NO_DOT_PATH,
   'src/relay/paths.ts:10:45 StringLiteral': NO_DOT_PATH,
-  'src/relay/access/limiter.ts:59:33 BlockStatement': SWEPT,
-  'src/relay/access/limiter.ts:60:9 ConditionalExpression': SWEPT,
-  'src/relay/access/limiter.ts:60:9 EqualityOperator': SWEPT,
-  'src/relay/access/limiter.ts:60:9 ArithmeticOperator': SWEPT,
-  'src/relay/access/limiter.ts:62:46 ConditionalExpression': `${SWEPT} (no caller dropped)`,
-  'src/relay/access/limiter.ts:62:70 LogicalOperator': `${SWEPT} (idle concurrency-only callers kept)`,
-  'src/relay/access/limiter.ts:62:70 ConditionalExpression': `${SWEPT} (idle concurrency-only callers kept)`,
-  'src/relay/access/limiter.ts:62:98 ConditionalExpression': `${SWEPT} (callers with a used bucket kept)`,
-  'src/relay/access/limiter.ts:62:98 EqualityOperator': 'a caller whose bucket refills exactly now answers like a fresh one, kept or dropped',
-  'src/relay/access/limiter.ts:62:117 CallExpression': SWEPT,
-  'src/relay/access/limiter.ts:66:11 ConditionalExpression': 'memory only: a caller without limits gets an entry, then the same no-op slot',
-  'src/relay/access/limiter.ts:68:7 CallExpression': `${SWEPT} (never swept)`,
-  'src/relay/access/limiter.ts:74:11 ConditionalExpression': 'active >= undefined is false: no concurrency limit, no refusal for it',
-  'src/relay/access/limiter.ts:75:11 ConditionalExpression': 'rpm undefined makes GCRA compute NaN, and now < NaN is false: allowed, as when skipped',
-  'src/relay/access/limiter.ts:80:11 ConditionalExpression': 'memory only: an rpm-only caller then counts slots no limit reads, freed when the response ends',
+  'src/relay/access/limiter.ts:79:11 ConditionalExpression': 'active >= undefined is false: no concurrency limit, no refusal for it',
   'src/relay/auth.ts:21:7 ConditionalExpression': "the pattern matches neither '' nor 'undefined', so a missing header still holds no token",
   'src/env-local.ts:38:14 UnaryOperator': "last starts at +1 instead of -1 only when no line assigns the key, and then it is never read",
   'src/env-local.ts:79:33 ConditionalExpression': "undefined & 0o077 is 0, so a file that did not exist still reads as not readable by others",

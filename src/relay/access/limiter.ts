@@ -51,7 +51,12 @@ export function releaseOnce(release: () => void): Acquired {
   };
 }
 
-export function createMemoryLimiter(now: () => number = Date.now): Limiter {
+export interface MemoryLimiter extends Limiter {
+  /** How many callers it holds state for: one per key until the minute sweep drops it idle (a gauge for memory). */
+  callerCount(): number;
+}
+
+export function createMemoryLimiter(now: () => number = Date.now): MemoryLimiter {
   const callers = new Map<string, Caller>();
   let sweptAt = now();
   // Callers with nothing in flight and a refilled bucket carry no state: drop them once a minute,
@@ -82,6 +87,7 @@ export function createMemoryLimiter(now: () => number = Date.now): Limiter {
       const held = caller;
       return releaseOnce(() => held.active--);
     },
+    callerCount: () => callers.size,
     async close() {
       callers.clear();
     },
