@@ -28,6 +28,26 @@ export interface UpstreamCall {
   clientClosed(): void;
 }
 
+/** The client went away before its answer was complete: abort what the handler is waiting for. */
+class AbortOnClientClose implements UpstreamCall {
+  readonly controller = new AbortController();
+
+  constructor(private readonly exchange: Exchange) {}
+
+  clientClosed(): void {
+    if (this.exchange.res.writableFinished) return;
+    this.exchange.outcome = 'client_closed';
+    this.controller.abort();
+  }
+}
+
+/** For handlers that call the upstream with a signal (the API translations): aborted if the client leaves first. */
+export function clientCloseSignal(exchange: Exchange): AbortSignal {
+  const call = new AbortOnClientClose(exchange);
+  exchange.upstreamCall = call;
+  return call.controller.signal;
+}
+
 /** What is known about one exchange; routes fill it in as they answer, finishExchange reads it. */
 export class Exchange {
   readonly startedAt = performance.now();

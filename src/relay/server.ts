@@ -89,16 +89,12 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     onClose: finished,
   });
 
-  // Run once the response's 'close' event has reached every other listener (an API emulation's),
-  // so each has recorded the outcome.
-  const finish = (exchange: Exchange) => {
+  // The one 'close' listener per request: the upstream call hears first (and records whether the
+  // client left before its answer was complete), then the exchange is finished.
+  const closed = (exchange: Exchange) => {
+    exchange.upstreamCall?.clientClosed();
     finishExchange(exchange, books);
     finished();
-  };
-  const closed = (exchange: Exchange) => {
-    // The upstream call hears of the close first.
-    exchange.upstreamCall?.clientClosed();
-    process.nextTick(finish, exchange);
   };
   const failed = (exchange: Exchange, route: Route, error: unknown) => {
     logger.error('unexpected relay failure', { route: route.name, error: String(error) });

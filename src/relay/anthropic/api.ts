@@ -12,7 +12,7 @@ import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, type ModelPolicy } from '../models.js';
 import { sendJson } from '../openai-error.js';
 import { pathOnly } from '../paths.js';
-import type { Exchange } from '../exchange.js';
+import { clientCloseSignal, type Exchange } from '../exchange.js';
 import { sseEvents } from '../sse.js';
 import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
 import { countInputTokens } from './count-tokens.js';
@@ -194,17 +194,12 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
     },
     async handle(req, res, target, exchange) {
       const startedAt = performance.now();
-      const abort = new AbortController();
-      res.once('close', () => {
-        if (res.writableFinished) return;
-        exchange.outcome = 'client_closed';
-        abort.abort();
-      });
+      const signal = clientCloseSignal(exchange);
       const path = pathOnly(target);
       try {
-        if (req.method === 'POST' && path === MESSAGES) await messages(req, res, exchange, abort.signal, startedAt);
+        if (req.method === 'POST' && path === MESSAGES) await messages(req, res, exchange, signal, startedAt);
         else if (req.method === 'POST' && path === COUNT_TOKENS) await countTokens(req, res, exchange);
-        else if ((req.method === 'GET' || req.method === 'HEAD') && path === '/v1/models') await listModels(res, exchange, abort.signal);
+        else if ((req.method === 'GET' || req.method === 'HEAD') && path === '/v1/models') await listModels(res, exchange, signal);
         else {
           throw new AnthropicFailure(
             404,
@@ -213,7 +208,7 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
           );
         }
       } catch (error) {
-        if (abort.signal.aborted) return;
+        if (signal.aborted) return;
         if (error instanceof AnthropicFailure) {
           sendAnthropicError(res, error);
           return;

@@ -9,7 +9,7 @@ import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, resolveModel, type ModelPolicy } from '../models.js';
 import { sendJson } from '../openai-error.js';
 import { pathOnly } from '../paths.js';
-import type { Exchange } from '../exchange.js';
+import { clientCloseSignal, type Exchange } from '../exchange.js';
 import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
 import { sseEvents } from '../sse.js';
 import {
@@ -253,17 +253,12 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
       return rest === undefined ? path : `/<ollama>${path}`;
     },
     async handle(req, res, rest, exchange) {
-      const abort = new AbortController();
-      res.once('close', () => {
-        if (res.writableFinished) return;
-        exchange.outcome = 'client_closed';
-        abort.abort();
-      });
+      const signal = clientCloseSignal(exchange);
       try {
         // "/api/tags/" is "/api/tags", as in Ollama.
-        await routes(req, res, pathOnly(rest).replace(/(.)\/+$/, '$1'), exchange, abort.signal);
+        await routes(req, res, pathOnly(rest).replace(/(.)\/+$/, '$1'), exchange, signal);
       } catch (error) {
-        if (abort.signal.aborted) return;
+        if (signal.aborted) return;
         if (error instanceof OllamaFailure) {
           sendOllamaError(res, error.status, error.message);
           return;
