@@ -7,6 +7,7 @@ import { parseCorsOrigins, type CorsPolicy } from './cors.js';
 import { parseModelPolicy, type ModelPolicy } from './models.js';
 import { parseAnthropicModels, type AnthropicModels } from './anthropic/models.js';
 import { outboundProxyFor, type OutboundProxy } from './outbound-proxy.js';
+import { parseDump, type DumpConfig } from './dump.js';
 
 export interface Upstream {
   /** scheme://host[:port], what undici connects to. */
@@ -57,6 +58,8 @@ export interface RelayConfig {
   /** OpenAI-Organization / OpenAI-Project sent with the server key (RELAY_OPENAI_ORGANIZATION / _PROJECT); clients' are dropped. */
   openaiOrganization: string | undefined;
   openaiProject: string | undefined;
+  /** Each exchange as a redacted JSON line in the log (RELAY_DUMP=headers|bodies); undefined: off. */
+  dump: DumpConfig | undefined;
 }
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com';
@@ -102,6 +105,7 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
     anthropic: parseAnthropic(env.RELAY_ANTHROPIC, env.RELAY_ANTHROPIC_MODELS),
     openaiOrganization: parseHeaderValue(env.RELAY_OPENAI_ORGANIZATION, 'RELAY_OPENAI_ORGANIZATION', 'org-...'),
     openaiProject: parseHeaderValue(env.RELAY_OPENAI_PROJECT, 'RELAY_OPENAI_PROJECT', 'proj_...'),
+    dump: parseDump(env.RELAY_DUMP, env.RELAY_DUMP_MAX_BODY),
   };
 }
 

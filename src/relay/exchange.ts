@@ -1,22 +1,14 @@
 // One exchange (a request and its answer) from arrival to close, and the one place every exchange
-// is finished, whichever route answered it: the log line, usage accounting and metrics.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+// is finished, whichever route answered it: the log line, usage accounting, metrics and the dump.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from './access/access.js';
 import type { Admitted } from './access/access-mode.js';
 import type { Acquired } from './access/limiter.js';
 import type { UsageTap } from './access/usage-tap.js';
+import type { ExchangeDump } from './dump.js';
 import type { Logger } from './log.js';
 
 export type Outcome = 'ok' | 'client_closed' | 'upstream_error' | 'upstream_timeout';
-
-/**
- * Sees an exchange's body bytes as they pass to the upstream and to the client (where a dump
- * attaches: set `exchange.bodyTap` when the exchange starts). Called on the hot path: no await.
- */
-export interface BodyTap {
-  request(chunk: Buffer): void;
-  response(chunk: Buffer): void;
-}
 
 /**
  * Set by whoever calls the upstream for this exchange; told once when the client connection
@@ -72,9 +64,8 @@ export class Exchange {
   /** Watches the answer for token usage as it streams past (set once the upstream's headers arrive). */
   usage: UsageTap | undefined = undefined;
   upstreamCall: UpstreamCall | undefined = undefined;
-  /** The headers a forwarded answer went out with (other answers: `res.getHeaders()` plus their own few). */
-  responseHeaders: OutgoingHttpHeaders | undefined = undefined;
-  bodyTap: BodyTap | undefined = undefined;
+  /** RELAY_DUMP's watch on this exchange, started before any route reads or answers (dump.ts). */
+  dump: ExchangeDump | undefined = undefined;
   finished = false;
 
   constructor(
@@ -101,7 +92,7 @@ export interface Books {
   access: Access;
 }
 
-/** Called once per exchange, after its response closed (see server.ts): frees its limiter slot, then metrics, usage and the log line. */
+/** Called once per exchange, after its response closed (see server.ts): frees its limiter slot, then metrics, usage, the log line and the dump. */
 export function finishExchange(exchange: Exchange, books: Books): void {
   exchange.finished = true;
   exchange.held?.release();
@@ -125,6 +116,7 @@ export function finishExchange(exchange: Exchange, books: Books): void {
     bytesOut: exchange.bytesOut,
     requestId: exchange.requestId,
   });
+  exchange.dump?.finish({ status, token: admitted?.name, outcome, durationMs: round(durationMs) });
 }
 
 function round(ms: number): number {

@@ -150,7 +150,6 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
   private writeToClient(piece: Buffer): void {
     // The usage tap too reads a read's pieces at once: its searches are per call.
     this.exchange.usage?.onChunk(piece);
-    this.exchange.bodyTap?.response(piece);
     const res = this.res;
     if (res.destroyed) return;
     if (!res.write(piece)) {
@@ -166,15 +165,13 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onBodySent(chunk: Buffer): void {
     this.exchange.bytesIn += chunk.length;
-    this.exchange.bodyTap?.request(chunk);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.answered = true;
     const exchange = this.exchange;
     exchange.requestId = headers['x-request-id'] as string | undefined;
-    exchange.responseHeaders = clientResponseHeaders(headers);
-    this.res.writeHead(statusCode, exchange.responseHeaders);
+    this.res.writeHead(statusCode, clientResponseHeaders(headers));
     const contentType = headers['content-type'] as string | undefined;
     exchange.usage = createUsageTap({ contentType, contentEncoding: headers['content-encoding'] as string | undefined, status: statusCode });
     this.eventStream = isEventStream(contentType);

@@ -9,6 +9,7 @@ import type { Acquired, Refused } from './access/limiter.js';
 import { createAnthropicApi } from './anthropic/api.js';
 import type { Authenticator, TokenSet } from './auth.js';
 import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders, type CorsPolicy } from './cors.js';
+import { createDumper, relaySecrets } from './dump.js';
 import { Exchange, finishExchange, type Books } from './exchange.js';
 import type { UpstreamCredentials } from './headers.js';
 import type { Logger } from './log.js';
@@ -19,6 +20,7 @@ import { hasBody } from './json-body.js';
 import { pathOnly } from './paths.js';
 import { createForwarder, createUpstreamAgent } from './proxy.js';
 import { createRealtimeProxy } from './realtime.js';
+import { createRedactor } from './redact.js';
 import { relayRoutes, type Route } from './routes.js';
 import { createUpstreamCaller } from './upstream-call.js';
 import { RELAY_VERSION } from './version.js';
@@ -64,6 +66,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   // The Ollama path is a secret: it never reaches the log (the Ollama route logs what is under it).
   const loggedPath = (target: string) => (ollama ? ollama.loggedPath(target, undefined) : pathOnly(target));
   const { cors } = config;
+  const dumper = config.dump && createDumper(config.dump, createRedactor(relaySecrets(config, () => access.registry.plainTokens())), logger);
 
   let inFlight = 0;
   let stopping = false;
@@ -131,6 +134,8 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const exchange = new Exchange(req, res);
+    // Before any route reads the request or writes the answer.
+    exchange.dump = dumper?.start(req, res);
     exchange.logPath = loggedPath(exchange.url);
     inFlight++;
     res.once('close', () => closed(exchange));

@@ -77,6 +77,10 @@ export const MODELS = {
   scripted: 'scripted-tools',
   /** Streams one chunk, then the upstream connection is cut. */
   brokenStream: 'broken-stream',
+  /** Answers the last user message back whole: in one SSE event when streamed. */
+  echo: 'echo',
+  /** Refuses with 401 and the Authorization it was sent in the message, as an upstream that echoes a bad key. */
+  keyEcho: 'key-echo',
 } as const;
 
 /** `status-429` and the like answer with that HTTP status and an OpenAI error body. */
@@ -308,6 +312,14 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
           res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
           res.write(chunk(model, 'part0 '));
           setTimeout(() => res.socket?.destroy(), 50);
+        } else if (model === MODELS.echo && body.stream === true) {
+          const text = messageText(((body.messages ?? []) as ChatMessage[]).at(-1));
+          res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+          res.end(`${chunk(model, text)}${chunk(model, '', 'stop')}data: [DONE]\n\n`);
+        } else if (model === MODELS.echo) {
+          json(res, 200, completion(model, messageText(((body.messages ?? []) as ChatMessage[]).at(-1))));
+        } else if (model === MODELS.keyEcho) {
+          json(res, 401, { error: { message: `Incorrect API key provided: ${req.headers.authorization}`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } });
         } else if (model === MODELS.rateLimited) {
           json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
         } else if (body.stream === true) {

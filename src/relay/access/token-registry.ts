@@ -24,6 +24,8 @@ export interface TokenRegistry {
   activeNames(): string[];
   /** True when `text` holds a relay token: RELAY_TOKEN (or the previous one) anywhere, a named token as a word. */
   carriesToken(text: string): boolean;
+  /** RELAY_TOKEN and the previous token, the only ones known by value (named tokens are known by hash). */
+  plainTokens(): readonly string[];
 }
 
 interface Accepted {
@@ -120,6 +122,7 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
       }
       return false;
     },
+    plainTokens: () => plain,
     activeNames() {
       const at = now();
       return [...new Set([...byHash.values()].filter((accepted) => at < accepted.until).map((accepted) => accepted.identity.name))];

@@ -1,0 +1,284 @@
+// RELAY_DUMP: each exchange as the client saw it (request and answer, headers and, with `bodies`,
+// bodies up to a cap) written as one redacted JSON line in the log, for debugging a client. The
+// taps copy at most the cap per body while the exchange runs; everything else happens once it is over.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Transform } from 'node:stream';
+import { constants, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { ConfigError } from '../errors.js';
+import { isEventStream } from './headers.js';
+import { hasBody } from './json-body.js';
+import type { RelayConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { Redactor } from './redact.js';
+import { sseDataReader } from './sse.js';
+
+export type DumpMode = 'headers' | 'bodies';
+
+export interface DumpConfig {
+  mode: DumpMode;
+  /** Bytes of each body kept (RELAY_DUMP_MAX_BODY); the rest is counted, not held. */
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_DUMP_MAX_BODY = 64 * 1024;
+const MAX_BODY_LIMIT = 1024 * 1024;
+
+/** RELAY_DUMP=off|headers|bodies and RELAY_DUMP_MAX_BODY; undefined: off. */
+export function parseDump(mode: string | undefined, maxBody: string | undefined): DumpConfig | undefined {
+  const value = mode?.trim().toLowerCase() || 'off';
+  if (value !== 'off' && value !== 'headers' && value !== 'bodies') {
+    throw new ConfigError(`RELAY_DUMP must be off, headers or bodies; got "${mode?.slice(0, 20)}"`, {
+      fix: 'Set RELAY_DUMP=headers (or bodies) while debugging a client, and RELAY_DUMP=off (or nothing) otherwise.',
+    });
+  }
+  const limit = maxBody?.trim() ? Number(maxBody) : DEFAULT_DUMP_MAX_BODY;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BODY_LIMIT) {
+    throw new ConfigError(`RELAY_DUMP_MAX_BODY must be a whole number of bytes from 1 to ${MAX_BODY_LIMIT}; got "${maxBody?.slice(0, 20)}"`, {
+      fix: `Leave it unset for ${DEFAULT_DUMP_MAX_BODY} bytes per body, or set e.g. RELAY_DUMP_MAX_BODY=16384.`,
+    });
+  }
+  return value === 'off' ? undefined : { mode: value, maxBodyBytes: limit };
+}
+
+/** The first `cap` bytes of a body, copied; the rest only counted. */
+export class CappedBody {
+  private readonly pieces: Buffer[] = [];
+  /** Bytes held. */
+  held = 0;
+  /** Bytes that passed. */
+  total = 0;
+
+  constructor(private readonly cap: number) {}
+
+  add(chunk: Buffer | string): void {
+    const piece = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.total += piece.length;
+    const room = this.cap - this.held;
+    if (room <= 0 || piece.length === 0) return;
+    // A copy: holding a view would keep the whole chunk (and the memory it came from) alive.
+    const kept = Buffer.from(piece.subarray(0, room));
+    this.pieces.push(kept);
+    this.held += kept.length;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.pieces, this.held);
+  }
+}
+
+export interface ExchangeSummary {
+  status: number;
+  /** The name of the token the request was admitted with. */
+  token: string | undefined;
+  outcome: string;
+  durationMs: number;
+}
+
+export interface ExchangeDump {
+  /** Writes the exchange's line; called once, when the response has closed. */
+  finish(summary: ExchangeSummary): void;
+}
+
+export interface Dumper {
+  /** Starts watching one exchange; call before anything reads the request or writes the response. */
+  start(req: IncomingMessage, res: ServerResponse): ExchangeDump;
+}
+
+/** The relay's own secrets, known by value; RELAY_TOKEN and the previous token read at each call (they reload). */
+export function relaySecrets(config: RelayConfig, plainTokens: () => readonly string[]): () => Array<string | undefined> {
+  const fixed = [config.apiKey, config.access.metricsToken, config.ollamaPath?.split('/').at(-1), ...urlCredentials(config.upstream.proxy?.url), ...urlCredentials(parsedUrl(config.access.redisUrl))];
+  return () => [...fixed, ...plainTokens()];
+}
+
+function parsedUrl(text: string | undefined): URL | undefined {
+  return URL.canParse(text ?? '') ? new URL(text!) : undefined;
+}
+
+/** A URL's user and password, as written in it and decoded, and as the user:password pair. */
+function urlCredentials(url: URL | undefined): string[] {
+  if (url === undefined || (url.username === '' && url.password === '')) return [];
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  return [url.username, url.password, user, password, `${user}:${password}`];
+}
+
+export function createDumper(config: DumpConfig, redactor: Redactor, logger: Logger): Dumper {
+  logger.warn(
+    `RELAY_DUMP=${config.mode}: every request and answer is written to the log (${config.mode === 'bodies' ? `bodies up to ${config.maxBodyBytes} bytes each, ` : ''}secrets redacted). Turn it off when done: RELAY_DUMP=off.`,
+  );
+  const cap = config.mode === 'bodies' ? config.maxBodyBytes : 0;
+  return {
+    start(req, res) {
+      // Before the server rewrites req.url for the upstream.
+      const target = req.url ?? '';
+      const requestBody = cap > 0 ? tapRequestBody(req, cap) : undefined;
+      const response = tapResponse(res, cap);
+      return {
+        finish(summary) {
+          const responseHeaders = res.headersSent ? response.headers() : {};
+          const line = async () => {
+            const request: Record<string, unknown> = { headers: req.headers };
+            if (requestBody !== undefined) {
+              Object.assign(request, await describeBody(requestBody, req.headers, cap));
+              if (requestBody.total === 0 && hasBody(req) && !req.complete) request.note = 'not read: the relay answered before reading the body';
+            }
+            const answer: Record<string, unknown> = { headers: responseHeaders };
+            if (response.body !== undefined) Object.assign(answer, await describeBody(response.body, responseHeaders as Headers, cap));
+            return { method: req.method, path: target, status: summary.status, token: summary.token, outcome: summary.outcome, duration_ms: summary.durationMs, request, response: answer };
+          };
+          // Decoding a compressed body is asynchronous; the line follows the request's own.
+          line().then(
+            (record) => logger.dump(redactor.value(record) as Record<string, unknown>),
+            (error: unknown) => logger.error('could not write a dump line', { error: redactor.text(String(error)) }),
+          );
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Sees every chunk whoever reads the body sees. prependListener, not on('data'): it adds a
+ * listener without switching the stream to flowing mode, so a reader that starts later (after
+ * an asynchronous limiter) still gets the whole body; every read, paused or flowing, emits 'data'.
+ */
+function tapRequestBody(req: IncomingMessage, cap: number): CappedBody {
+  const body = new CappedBody(cap);
+  req.prependListener('data', (chunk: Buffer | string) => body.add(chunk));
+  return body;
+}
+
+interface ResponseTap {
+  headers(): OutgoingHttpHeaders;
+  body: CappedBody | undefined;
+}
+
+/**
+ * The answer as the client got it, whichever part of the relay wrote it: writeHead's headers (Node
+ * does not keep headers passed only to writeHead) and, with a cap, the body's first bytes.
+ * Wrapping the response's own methods, as the compression and on-headers middlewares do.
+ */
+function tapResponse(res: ServerResponse, cap: number): ResponseTap {
+  let passed: OutgoingHttpHeaders | undefined;
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const headers = args.find((arg, index) => index > 0 && typeof arg === 'object' && arg !== null);
+    if (headers !== undefined) passed = headerObject(headers as OutgoingHttpHeaders | unknown[]);
+    return (writeHead as (...args: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+  const tap: ResponseTap = { headers: () => ({ ...res.getHeaders(), ...passed }), body: undefined };
+  if (cap === 0) return tap;
+
+  const body = new CappedBody(cap);
+  tap.body = body;
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    if (chunk !== undefined && typeof chunk !== 'function') body.add(chunk as Buffer | string);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof res.write;
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') body.add(chunk as Buffer | string);
+    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as typeof res.end;
+  return tap;
+}
+
+/** writeHead's headers as an object with lower-case names: given as one, or as a flat [name, value, ...] list. */
+function headerObject(headers: OutgoingHttpHeaders | unknown[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) out[String(headers[i]).toLowerCase()] = headers[i + 1] as string;
+  } else {
+    for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  }
+  return out;
+}
+
+type Headers = Record<string, string | string[] | number | undefined>;
+
+const TEXT_TYPE = /^(text\/|application\/(json|x-ndjson|x-www-form-urlencoded|xml|[\w.+-]*\+json)|multipart\/)/i;
+
+/** A body as the dump shows it: parsed JSON, SSE events, text, or only its size; with a note when cut. */
+async function describeBody(body: CappedBody, headers: Headers, cap: number): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { body_bytes: body.total };
+  if (body.total === 0) return out;
+  const contentType = String(headers['content-type'] ?? '');
+  if (contentType !== '' && !TEXT_TYPE.test(contentType)) {
+    out.note = `not shown: ${contentType} is not text`;
+    return out;
+  }
+  let bytes = body.bytes();
+  let cut = body.held < body.total;
+  const encoding = String(headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    const decoded = await decode(bytes, encoding, cap);
+    if (decoded === undefined) {
+      out.note = `not shown: a ${encoding}-encoded body`;
+      return out;
+    }
+    cut ||= decoded.cut;
+    bytes = decoded.bytes;
+  }
+  let text = bytes.toString('utf8');
+  // A secret cut in half at the cap would show its first half: the last word goes too.
+  if (cut) text = text.replace(/[^\s"]*$/, '');
+  if (isEventStream(contentType)) out.events = sseEvents(Buffer.from(text), cut);
+  else out.body = (/json/i.test(contentType) && !cut ? parseJson(text) : undefined) ?? text;
+  if (cut) {
+    const dropped = body.total - body.held;
+    out.dropped_bytes = dropped;
+    out.note = encoding === 'identity' ? `cut at ${cap} bytes: ${dropped} more bytes not kept` : `cut at ${cap} bytes once decoded (${encoding}): ${dropped} more encoded bytes not kept`;
+  }
+  return out;
+}
+
+/** An object or array parsed from JSON text; undefined for anything else. */
+function parseJson(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `data:` values of an event stream, each parsed when it is JSON; a line cut at the cap is left out. */
+function sseEvents(bytes: Buffer, cut: boolean): unknown[] {
+  const events: unknown[] = [];
+  const reader = sseDataReader((value) => {
+    const text = value.toString('utf8').trim();
+    events.push(parseJson(text) ?? text);
+  });
+  reader.push(bytes);
+  if (!cut) reader.end();
+  return events;
+}
+
+const DECODERS: Record<string, () => Transform> = {
+  // Sync flush: a body cut at the cap decodes as far as its bytes go instead of failing.
+  gzip: () => createGunzip({ finishFlush: constants.Z_SYNC_FLUSH }),
+  'x-gzip': () => createGunzip({ finishFlush: constants.Z_SYNC_FLUSH }),
+  deflate: () => createInflate({ finishFlush: constants.Z_SYNC_FLUSH }),
+  br: () => createBrotliDecompress({ finishFlush: constants.BROTLI_OPERATION_FLUSH }),
+};
+
+/** The first `cap` decoded bytes; decoding stops there, so a small body that inflates to gigabytes costs no more. */
+function decode(bytes: Buffer, encoding: string, cap: number): Promise<{ bytes: Buffer; cut: boolean } | undefined> {
+  const decoder = DECODERS[encoding]?.();
+  if (decoder === undefined) return Promise.resolve(undefined);
+  const out = new CappedBody(cap);
+  return new Promise((resolve) => {
+    const done = () => resolve(out.total === 0 ? undefined : { bytes: out.bytes(), cut: out.total > cap });
+    decoder.on('data', (chunk: Buffer) => {
+      out.add(chunk);
+      if (out.total > cap) {
+        decoder.destroy();
+        done();
+      }
+    });
+    decoder.once('end', done);
+    decoder.once('error', done);
+    decoder.end(bytes);
+  });
+}

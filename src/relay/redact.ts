@@ -1,0 +1,85 @@
+// What a dump may never show: the relay's own secrets by value (the key, relay tokens, the Ollama
+// path, proxy and Redis credentials), and anything that looks like a credential by its name
+// (Authorization, cookies, api_key=...) or its shape (Bearer values, sk- keys, 64-hex tokens).
+import { CREDENTIALS } from './headers.js';
+import { redactUrlCredentials } from '../url-credentials.js';
+
+export const REDACTED = '[redacted]';
+
+/** Shorter known values are not replaced by value: they would blank ordinary words everywhere. */
+const MIN_SECRET_LENGTH = 4;
+
+// Header, JSON field and query parameter names whose value is a credential, `_` read as `-`.
+// Not a bare `token`: OpenAI's logprobs carry `"token":"Hello"`; relay tokens are redacted by value.
+const SECRET_NAME = /(^|-)(api-?key|secret|password|passwd|authorization|access-token|refresh-token|id-token|session-token|private-key|cookie2?|set-cookie2?)$/;
+
+export function isSecretName(name: string): boolean {
+  const normal = name.toLowerCase().replaceAll('_', '-');
+  return CREDENTIALS.has(normal) || SECRET_NAME.test(normal);
+}
+
+// `Bearer <value>` anywhere in text (Basic values are blanked by their header's name).
+const BEARER_VALUE = /\b(Bearer)(\s+)[^\s"',;]+/gi;
+// OpenAI-style keys (sk-..., sk-proj-...): a passthrough client's own key is not known by value.
+const OPENAI_KEY = /\bsk-[A-Za-z0-9_-]{16,}/g;
+// What relay tokens look like (`relay token add`, `openssl rand -hex 32`): named ones are known only by hash.
+const HEX_TOKEN = /[0-9a-fA-F]{64,}/g;
+// "name": "value" in JSON text that did not parse (a body cut at the cap); the closing quote may be cut off.
+const JSON_PAIR = /("([\w-]+)"\s*:\s*")((?:[^"\\]|\\.)*)("|$)/g;
+// name=value in a query string, a form body or a cookie-like list.
+const PARAM_PAIR = /(^|[?&;,\s])([\w.-]+)=([^&;,\s"]*)/g;
+
+export interface Redactor {
+  /** A string with every secret in it replaced. */
+  text(value: string): string;
+  /** A JSON-like value (headers, a parsed body, an event) with keys and strings redacted, and credential-named fields blanked. */
+  value(value: unknown): unknown;
+}
+
+/** `secrets` is read on every call: relay tokens change on reload. */
+export function createRedactor(secrets: () => Iterable<string | undefined>): Redactor {
+  const knownValues = () => {
+    const values = new Set<string>();
+    for (const secret of secrets()) {
+      if (secret === undefined || secret.length < MIN_SECRET_LENGTH) continue;
+      // As they may appear in a URL or inside JSON text.
+      for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) values.add(form);
+    }
+    // Longest first, so a secret that contains another is replaced whole.
+    return [...values].sort((a, b) => b.length - a.length);
+  };
+
+  const text = (value: string, known = knownValues()): string => {
+    let out = value;
+    for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return redactUrlCredentials(out)
+      .replace(BEARER_VALUE, `$1$2${REDACTED}`)
+      .replace(OPENAI_KEY, REDACTED)
+      .replace(HEX_TOKEN, REDACTED)
+      .replace(JSON_PAIR, (pair, head: string, name: string, _value: string, close: string) => (isSecretName(name) ? `${head}${REDACTED}${close}` : pair))
+      .replace(PARAM_PAIR, (pair, before: string, name: string) => (isSecretName(name) ? `${before}${name}=${REDACTED}` : pair));
+  };
+
+  const blank = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      // Keep the scheme of an Authorization value: "Bearer [redacted]".
+      const scheme = /^(\w+)\s+\S/.exec(value)?.[1];
+      return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`;
+    }
+    return Array.isArray(value) ? value.map(blank) : REDACTED;
+  };
+
+  const walk = (value: unknown, known: string[]): unknown => {
+    if (typeof value === 'string') return text(value, known);
+    if (Array.isArray(value)) return value.map((item) => walk(item, known));
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [name, field] of Object.entries(value)) out[text(name, known)] = isSecretName(name) ? blank(field) : walk(field, known);
+    return out;
+  };
+
+  return {
+    text: (value) => text(value),
+    value: (value) => walk(value, knownValues()),
+  };
+}
