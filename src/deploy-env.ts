@@ -4,6 +4,7 @@
 import { parseDotenv, readEnvFileValue } from './env-local.js';
 import { ConfigError } from './errors.js';
 import { parseUpstream } from './relay/config.js';
+import { parseDump } from './relay/dump.js';
 import { parseProxyUrl } from './relay/outbound-proxy.js';
 import { generateRelayToken } from './token.js';
 
@@ -46,6 +47,9 @@ export const RELAY_SETTING_KEYS = [
   'HTTPS_PROXY',
   'HTTP_PROXY',
   'NO_PROXY',
+  // The redacted dump of each exchange (src/relay/dump.ts), for debugging a client.
+  'RELAY_DUMP',
+  'RELAY_DUMP_MAX_BODY',
 ] as const;
 
 const PROXY_SETTINGS = new Set(['HTTPS_PROXY', 'HTTP_PROXY']);
@@ -170,6 +174,8 @@ export function relaySettings(existingEnvText: string | undefined, set: string[]
     if (!allowed.has(name)) refuse(name);
     delete settings[name];
   }
+  // Refused here as the relay would refuse it at start, before the host is touched.
+  parseDump(settings.RELAY_DUMP, settings.RELAY_DUMP_MAX_BODY);
   return settings;
 }
 

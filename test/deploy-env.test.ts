@@ -113,6 +113,20 @@ describe('relay settings (deploy --set / --unset)', () => {
     expect(() => relaySettings(onHost, ['RELAY_MODELS=has space'])).toThrow(ConfigError);
   });
 
+  it('turns the dump on (RELAY_DUMP=bodies) and back off, refusing a value the relay would refuse', () => {
+    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'gpt-4o-mini' } });
+    const on = relaySettings(onHost, ['RELAY_DUMP=bodies', 'RELAY_DUMP_MAX_BODY=16384']);
+    expect(on).toEqual({ RELAY_MODELS: 'gpt-4o-mini', RELAY_DUMP: 'bodies', RELAY_DUMP_MAX_BODY: '16384' });
+    const dumping = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: on });
+    expect(dumping).toBe('# Written by `relay deploy`. Only what the relay container needs; mode 600, root only.\nOPENAI_API_KEY=sk-a\nRELAY_TOKEN=t\nRELAY_DUMP=bodies\nRELAY_DUMP_MAX_BODY=16384\nRELAY_MODELS=gpt-4o-mini\n');
+    // The next deploy keeps it on; `--set RELAY_DUMP=off` turns it off, the cap stays for next time.
+    expect(relaySettings(dumping)).toEqual(on);
+    expect(relaySettings(dumping, ['RELAY_DUMP=off'])).toEqual({ ...on, RELAY_DUMP: 'off' });
+    expect(relaySettings(dumping, [], ['RELAY_DUMP', 'RELAY_DUMP_MAX_BODY'])).toEqual({ RELAY_MODELS: 'gpt-4o-mini' });
+    expect(() => relaySettings(onHost, ['RELAY_DUMP=yes'])).toThrow('RELAY_DUMP must be off, headers or bodies; got "yes"');
+    expect(() => relaySettings(onHost, ['RELAY_DUMP=bodies', 'RELAY_DUMP_MAX_BODY=64k'])).toThrow(/^RELAY_DUMP_MAX_BODY must be a whole number of bytes/);
+  });
+
   it('writes them after the fixed keys, sorted, so an unchanged deploy writes the same bytes', () => {
     const text = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'a,b=c', RELAY_CORS_ORIGINS: '*' } });
     expect(text.split('\n').slice(1)).toEqual(['OPENAI_API_KEY=sk-a', 'RELAY_TOKEN=t', 'RELAY_CORS_ORIGINS=*', 'RELAY_MODELS=a,b=c', '']);

@@ -69,11 +69,13 @@ Examples:
   $ relay deploy --set RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini --set RELAY_CORS_ORIGINS=https://app.example.com
   $ read -rs REDIS_URL && export REDIS_URL && relay deploy --set-from-env REDIS_URL
   $ relay deploy --generate RELAY_METRICS_TOKEN      # saved to .env.local; kept on later deploys
+  $ relay deploy --set RELAY_DUMP=bodies            # debug a client: relay logs --dump; then --set RELAY_DUMP=off
 
 Settings --set can write: RELAY_PATH_PREFIX, RELAY_CORS_ORIGINS, RELAY_MODELS, RELAY_OLLAMA_PATH,
 RELAY_ANTHROPIC, RELAY_ANTHROPIC_MODELS, RELAY_MODE, RELAY_OPENAI_ORGANIZATION, RELAY_OPENAI_PROJECT,
-RELAY_METRICS_TOKEN, REDIS_URL, RELAY_PASSTHROUGH_RPM, RELAY_PASSTHROUGH_CONCURRENCY and the
-RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings (see the README). They go to the root-only .env.
+RELAY_METRICS_TOKEN, REDIS_URL, RELAY_PASSTHROUGH_RPM, RELAY_PASSTHROUGH_CONCURRENCY, the
+RELAY_*_TIMEOUT / RELAY_SHUTDOWN_GRACE timings, HTTPS_PROXY / HTTP_PROXY / NO_PROXY and
+RELAY_DUMP / RELAY_DUMP_MAX_BODY (see the README). They go to the root-only .env.
 Secrets (RELAY_METRICS_TOKEN, RELAY_OLLAMA_PATH, a REDIS_URL with a password) do not belong in argv,
 where ps, shell history and CI logs see them: use --set-from-env KEY or --generate KEY instead.`,
     )

@@ -2,13 +2,15 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { logsCommand, type LogsOptions } from '../plan/operate.js';
-import { hostOutputTo } from './output.js';
+import { isDumpLine } from '../relay/log.js';
+import { hostLinesTo, hostOutputTo } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface LogsFlags extends TargetOptions {
   follow?: boolean;
   since?: string;
   lines?: string;
+  dump?: boolean;
 }
 
 export function registerLogs(program: Command): void {
@@ -17,7 +19,8 @@ export function registerLogs(program: Command): void {
     .description("Show the relay container's logs (JSON lines, one per request).")
     .option('-f, --follow', 'keep streaming new lines until Ctrl-C')
     .option('--since <when>', 'only lines newer than this: 10m, 2h, or a time such as 2025-01-31T12:00:00Z')
-    .option('-n, --lines <count>', 'only the last <count> lines (default: all; with -f, the last 20 then new ones)');
+    .option('-n, --lines <count>', 'only the last <count> lines (default: all; with -f, the last 20 then new ones)')
+    .option('--dump', 'only the RELAY_DUMP lines (each exchange, redacted); without --dump they are left out');
   addTargetOptions(command);
   command
     .addHelpText(
@@ -26,7 +29,11 @@ export function registerLogs(program: Command): void {
 Examples:
   $ relay logs -n 100                  # the last 100 lines
   $ relay logs -f --since 10m          # the last 10 minutes, then follow (Ctrl-C to stop)
-  $ relay logs --since 1h | grep '"status":5'`,
+  $ relay logs --since 1h | grep '"status":5'
+  $ relay logs --dump -f               # what clients send and get, while RELAY_DUMP=headers or bodies
+  $ relay logs --dump -n 200 | jq -c '{path, status, request: .request.body}'
+
+-n counts every line of the log, before --dump picks its own or leaves them out.`,
     )
     .action(async (flags: LogsFlags) => {
       const options: LogsOptions = { follow: flags.follow ?? false };
@@ -39,18 +46,20 @@ Examples:
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
-        const toStdout = hostOutputTo(process.stdout);
+        // Picked here, not on the host: the lines arrive whole and the exit status stays docker's.
+        const toStdout = hostLinesTo(process.stdout, flags.dump ? isDumpLine : (line) => !isDumpLine(line));
         const toStderr = hostOutputTo(process.stderr);
         try {
           const code = await host.stream(logsCommand(options), {
             sudo: true,
             signal: abort.signal,
-            onStdout: toStdout,
+            onStdout: (chunk) => toStdout.write(chunk),
             // After Ctrl-C the remote shell may report the `docker logs` it ended; that is not news.
             onStderr: (chunk) => {
               if (!(abort.signal.aborted && chunk.toString().trim() === 'Terminated')) toStderr(chunk);
             },
           });
+          toStdout.end();
           // Ctrl-C is how -f is meant to end: not an error.
           if (!abort.signal.aborted && code !== 0) process.exitCode = code ?? 1;
         } finally {

@@ -32,6 +32,31 @@ export function hostOutputTo(out: NodeJS.WritableStream): (chunk: Buffer) => voi
   };
 }
 
+/**
+ * Like hostOutputTo, but only the whole lines `keep` accepts; a line split across chunks is held
+ * until its end arrives (or `end()`).
+ */
+export function hostLinesTo(out: NodeJS.WritableStream, keep: (line: string) => boolean): { write(chunk: Buffer): void; end(): void } {
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  const emit = (lines: string[]) => {
+    const kept = lines.filter(keep);
+    if (kept.length > 0) out.write(terminalSafe(`${kept.join('\n')}\n`));
+  };
+  return {
+    write(chunk) {
+      const lines = (partial + decoder.write(chunk)).split('\n');
+      partial = lines.pop()!;
+      emit(lines);
+    },
+    end() {
+      const rest = partial + decoder.end();
+      partial = '';
+      if (rest !== '') emit([rest]);
+    },
+  };
+}
+
 /** `✓ title (unchanged) 1.2s`, one line per step; on a terminal the running step is shown too. */
 export function progressEvents(out: NodeJS.WriteStream = process.stdout): PlanEvents {
   const live = out.isTTY === true;

@@ -41,6 +41,8 @@ Environment:
   RELAY_ANTHROPIC_MODELS       Claude families to OpenAI models, e.g. opus=gpt-5,sonnet=gpt-5,haiku=gpt-5-mini
   RELAY_OPENAI_ORGANIZATION    OpenAI-Organization sent with the key (clients' own are dropped)
   RELAY_OPENAI_PROJECT         OpenAI-Project sent with the key (clients' own are dropped)
+  RELAY_DUMP                   headers or bodies: each exchange as a redacted JSON line in the log; default off
+  RELAY_DUMP_MAX_BODY          bytes of each body a dump keeps, default 65536
 
 Example:
   $ echo 'OPENAI_API_KEY=sk-...' > .env.local
