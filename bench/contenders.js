@@ -3,6 +3,8 @@
 import { join } from 'node:path';
 
 export const CONTENDERS = ['direct', 'nginx', 'relay', 'node-bare', 'portkey'];
+/** Run only when named in --only: variants of a contender, not part of the full run. */
+export const OPT_IN_CONTENDERS = ['relay-dump'];
 
 /**
  * @typedef {object} Settings
@@ -89,6 +91,11 @@ export function contenderPlan(name, s) {
         clientHeaders: { authorization: bearer(s.token) },
         note: 'node dist/relay-server.mjs, one process, NODE_OPTIONS as in its image, logs one JSON line per request (to a file here)',
       };
+    case 'relay-dump': {
+      // The relay with RELAY_DUMP=bodies: what the dump costs (per-chunk delay against 'relay').
+      const relay = contenderPlan('relay', s);
+      return { ...relay, name, env: { ...relay.env, RELAY_DUMP: 'bodies' }, note: 'the relay with RELAY_DUMP=bodies (each exchange and its bodies up to 64 KiB as a redacted log line)' };
+    }
     case 'node-bare':
       return {
         name,
@@ -117,7 +124,7 @@ export function contenderPlan(name, s) {
         note: 'no token check (the OSS gateway has none): the client sends the key, the gateway forwards it to the custom host',
       };
     default:
-      throw new Error(`unknown contender "${name}": use ${CONTENDERS.join(', ')}`);
+      throw new Error(`unknown contender "${name}": use ${[...CONTENDERS, ...OPT_IN_CONTENDERS].join(', ')}`);
   }
 }
 

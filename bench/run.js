@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONTENDERS, contenderPlan } from './contenders.js';
+import { CONTENDERS, contenderPlan, OPT_IN_CONTENDERS } from './contenders.js';
 import { chatOnce, freePort, killAll, machineCpu, memoryOf, openFileLimit, runClient, sampleMemory, startPlan, stealPercent, waitServing } from './processes.js';
 import { summarizeProfile } from './profile-summary.js';
 import { median } from './stats.js';
@@ -97,7 +97,7 @@ async function main() {
   const chosen = opts.only ? opts.only.split(',').map((s) => s.trim()) : CONTENDERS;
   for (const name of chosen) contenderPlan(name, /** @type {any} */ ({ root: ROOT, dir: '', port: 0, upstreamPort: 0 }));
   // The bare upstream is every scenario's baseline, so it always runs.
-  const contenders = CONTENDERS.filter((name) => name === 'direct' || chosen.includes(name));
+  const contenders = [...CONTENDERS, ...OPT_IN_CONTENDERS].filter((name) => name === 'direct' || chosen.includes(name));
   const scenarios = opts.profile ? [opts.scenario === '3' ? '3' : '1'] : opts.scenario ? opts.scenario.split(',').map((s) => s.trim()) : Object.keys(SCENARIOS);
   for (const id of scenarios) if (!SCENARIOS[id]) throw new Error(`unknown scenario "${id}": use 1-6`);
 

@@ -26,6 +26,8 @@ export interface Route {
   readonly errors: ApiErrors;
   /** Answers; `exchange.target` is what `match` gave. A rejected promise is answered with `errors.failed`. */
   handle(exchange: Exchange): void | Promise<void>;
+  /** Left out of RELAY_DUMP: probes (Docker's health check every 10 s, Prometheus' scrapes) would bury the clients' exchanges. */
+  readonly probe?: true;
 }
 
 export interface RouteParts {
@@ -62,6 +64,7 @@ export function relayRoutes(parts: RouteParts): Route[] {
     admits: false,
     errors: openaiErrors,
     handle: (exchange) => serveMetrics(exchange.req, exchange.res, access.metrics, config.access.metricsToken),
+    probe: true,
   };
   const health: Route = {
     name: 'GET / and /health',
@@ -72,6 +75,7 @@ export function relayRoutes(parts: RouteParts): Route[] {
     admits: false,
     errors: openaiErrors,
     handle: (exchange) => sendJson(exchange.res, 200, { status: 'ok', version: RELAY_VERSION }),
+    probe: true,
   };
   // Ollama clients cannot send a token: the secret path stands in for it (RELAY_OLLAMA_PATH).
   const ollamaApi: Route | undefined = ollama && {

@@ -146,6 +146,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       const target = route.match(exchange);
       if (target === undefined) continue;
       exchange.target = target;
+      if (route.probe) exchange.dump = undefined;
       if (route.admits) admit(exchange, route);
       else run(exchange, route);
       return;

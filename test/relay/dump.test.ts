@@ -116,6 +116,14 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
     expect(dump.response.dropped_bytes).toBeUndefined();
   });
 
+  it('leaves probes out: health checks and metrics scrapes', async () => {
+    const before = dumps().length;
+    expect((await fetch(`${relay.url}/health`)).status).toBe(200);
+    expect((await fetch(`${relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(200);
+    await dumpOf(() => fetch(`${relay.url}/v1/models`, { headers: auth }).then((r) => r.text()));
+    expect(dumps().slice(before).map((dump) => dump.path)).toEqual(['/v1/models']);
+  });
+
   describe('never shows a secret', () => {
     it('in request headers, whatever their name', async () => {
       const dump = await dumpOf(() =>
