@@ -1,19 +1,15 @@
 // Turns Stryker's JSON report into test/mutation/REPORT.md: the score, per file, and every surviving
-// mutant by file. The last step of `npm run test:mutation`.
-// `node test/mutation/report.mjs a.json b.json ...` merges runs made with --mutate on some files:
-// a file's mutants come from the last report that has it (the REPORT.md says which).
+// mutant by file. The last step of `npm run test:mutation`: one run over the whole scope.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { EQUIVALENT } from './equivalent.mjs';
 
-const sources = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['reports/mutation/mutation.json'];
-const merged = {};
-const from = {};
-for (const source of sources) {
-  for (const [path, file] of Object.entries(JSON.parse(readFileSync(source, 'utf8')).files)) {
-    merged[path] = file;
-    from[path] = source;
-  }
-}
+const run = JSON.parse(readFileSync('reports/mutation/mutation.json', 'utf8'));
+const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+// The run measured the work tree: name the commit, and say when its code or tests differed from it (the report's own scripts aside).
+const commit = git('rev-parse', '--short', 'HEAD');
+const changed = git('status', '--porcelain', '--', 'src', 'test', 'stryker.config.mjs', 'vitest.config.ts', ':!test/mutation/*.mjs', ':!test/mutation/*.md') !== '';
+
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 const keyOf = (path, m) => `${path}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName}`;
@@ -25,29 +21,36 @@ const score = (mutants) => {
   return { detected, valid, percent: valid === 0 ? 100 : (100 * detected) / valid };
 };
 
-const files = Object.entries(merged).sort(([a], [b]) => a.localeCompare(b));
+const files = Object.entries(run.files).sort(([a], [b]) => a.localeCompare(b));
 const all = score(files.flatMap(([, file]) => file.mutants));
-const equivalentCount = files.flatMap(([path, file]) => file.mutants.filter((m) => UNDETECTED.has(m.status) && equivalentOf(path, m))).length;
+const undetected = files.flatMap(([path, file]) => file.mutants.filter((m) => UNDETECTED.has(m.status)).map((m) => equivalentOf(path, m)));
+const equivalentCount = undetected.filter(Boolean).length;
+const unjudged = undetected.length - equivalentCount;
 const lines = [
   '# Mutation score of the pure core',
   '',
-  `Made by \`npm run test:mutation\` on ${new Date().toISOString().slice(0, 10)}${sources.length > 1 ? `, merged from ${sources.length} runs (see "from run" below)` : ''}.`,
+  `Made by \`npm run test:mutation\` on ${new Date().toISOString().slice(0, 10)} at commit ${commit}${changed ? ' with uncommitted changes' : ''}:` +
+    ' one run over the whole scope.',
+  ...(run.config.incremental
+    ? [
+        `Incremental (Stryker's incremental mode): a mutant whose code and covering tests are unchanged since the previous run keeps that run's`,
+        `result (${run.config.incrementalFile}, on the machine that ran it); every other mutant is tested anew. Delete that file for a full run.`,
+      ]
+    : []),
   'Scope and settings: stryker.config.mjs (static mutants ignored; see the comment there).',
   '',
-  `**Score: ${all.percent.toFixed(1)}%** (${all.detected} of ${all.valid} mutants detected; ${equivalentCount} of the rest judged equivalent, below).`,
+  `**Score: ${all.percent.toFixed(1)}%** (${all.detected} of ${all.valid} mutants detected;` +
+    ` ${equivalentCount} of the rest judged equivalent, ${unjudged} not yet judged; below).`,
   '',
-  `| file | score | detected / valid |${sources.length > 1 ? ' from run |' : ''}`,
-  `| --- | ---: | ---: |${sources.length > 1 ? ' --- |' : ''}`,
+  '| file | score | detected / valid |',
+  '| --- | ---: | ---: |',
   ...files.map(([path, file]) => {
     const s = score(file.mutants);
-    return `| ${path} | ${s.percent.toFixed(1)}% | ${s.detected} / ${s.valid} |${sources.length > 1 ? ` ${from[path].replace(/^.*\//, '')} |` : ''}`;
+    return `| ${path} | ${s.percent.toFixed(1)}% | ${s.detected} / ${s.valid} |`;
   }),
   '',
   '## Reading it',
   '',
-  ...(sources.length > 1
-    ? ['- Merged: each file\'s numbers come from the run named beside it; a file from an earlier run was not', '  re-measured after later changes to its module or tests.']
-    : []),
   '- "valid" counts survivors and mutants no fast-lane test reaches (NoCoverage).',
   '- Static mutants (module-level tables such as the hop-by-hop header set) are ignored by this run;',
   '  the behaviour tests of issue 20 cover those tables through a real relay.',
