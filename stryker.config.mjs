@@ -15,7 +15,7 @@ export default {
     // The model policy: parsing, resolving and filtering (refuseModel and the gate below write responses).
     'src/relay/models.ts:1-35',
     'src/relay/models.ts:42-59',
-    'src/env-local.ts',
+    'src/shared/env-local.ts',
     'src/relay/ollama/translate.ts',
     'src/relay/anthropic/request.ts',
     'src/relay/anthropic/response.ts',

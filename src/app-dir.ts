@@ -2,7 +2,7 @@
 // it resets its mode, writes .env there and mounts all of it into the container. So a system
 // directory is refused as a path, before anything connects, and an existing directory relay did not
 // create is refused on the host, before anything changes there.
-import { ConfigError } from './errors.js';
+import { ConfigError } from './shared/errors.js';
 import { shellQuote } from './host/shell.js';
 
 /** Written into the app directory when relay creates it: the proof that it is relay's. */

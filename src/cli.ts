@@ -1,6 +1,6 @@
 // The `relay` command line: wires subcommands to their modules, prints errors with their fix.
 import { Command, CommanderError } from 'commander';
-import { RelayError } from './errors.js';
+import { RelayError } from './shared/errors.js';
 import { printError } from './commands/output.js';
 import { registerCert } from './commands/cert.js';
 import { registerDeploy } from './commands/deploy.js';

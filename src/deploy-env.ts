@@ -1,12 +1,11 @@
 // The host's .env: exactly what the relay container needs and nothing else. OPENAI_API_KEY comes
 // from the operator's .env.local (only that line is ever read), RELAY_TOKEN is generated once and
 // then kept, OPENAI_BASE_URL only when asked for. Pure functions apart from readLocalApiKey.
-import { parseDotenv, readEnvFileValue } from './env-local.js';
-import { ConfigError } from './errors.js';
-import { parseUpstream } from './relay/config.js';
-import { parseDump } from './relay/dump.js';
-import { parseProxyUrl } from './relay/outbound-proxy.js';
-import { generateRelayToken } from './token.js';
+import { parseDotenv, readEnvFileValue } from './shared/env-local.js';
+import { ConfigError } from './shared/errors.js';
+import { parseDump } from './shared/dump-settings.js';
+import { parseProxyUrl, parseUpstream } from './shared/upstream-url.js';
+import { generateRelayToken } from './shared/token.js';
 
 export interface DeployEnv {
   OPENAI_API_KEY: string;

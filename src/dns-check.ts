@@ -2,7 +2,7 @@
 // the most common reason HTTP-01 fails, and each failed attempt counts against the CA's limits.
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { ConfigError, RelayError } from './errors.js';
+import { ConfigError, RelayError } from './shared/errors.js';
 
 export class DnsMismatchError extends RelayError {}
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkAppDir } from './app-dir.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './shared/errors.js';
 
 export const PROJECT_FILE = 'relay.json';
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { RelayError } from './errors.js';
+import { RelayError } from './shared/errors.js';
 
 export interface RelayEndpoint {
   /** https://relay.example.com or http://203.0.113.7 (no /v1). */

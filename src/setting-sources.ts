@@ -3,8 +3,8 @@
 // Both end up as the same settings `--set KEY=VALUE` writes. Pure apart from the randomness.
 import { randomBytes } from 'node:crypto';
 import { RELAY_SETTING_KEYS } from './deploy-env.js';
-import { ConfigError } from './errors.js';
-import { hasUrlCredentials } from './url-credentials.js';
+import { ConfigError } from './shared/errors.js';
+import { hasUrlCredentials } from './shared/url-credentials.js';
 
 /** The settings relay can make up itself: secrets nobody needs to choose. */
 export const GENERATED_SETTINGS: Readonly<Record<string, () => string>> = {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_DIR_MARKER, appDirOwnerCheckCommand, appDirOwnerError, checkAppDir } from '../src/app-dir.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 
 describe('--app-dir as a path, before anything connects', () => {
   it('takes a directory of its own', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv } from '../src/deploy-env.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 
 const KEY = 'sk-test-SENTINEL-4f1c9e';
 const OTHER = 'OTHER_SECRET=do-not-ship-7d2a';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { readLocalApiKey } from '../src/deploy-env.js';
-import { pickEnvValue, readEnvFileValue, withEnvValue, writeEnvFileValue } from '../src/env-local.js';
+import { pickEnvValue, readEnvFileValue, withEnvValue, writeEnvFileValue } from '../src/shared/env-local.js';
 
 describe('reading one key out of .env.local', () => {
   it('takes only the named key, in the usual dotenv spellings', () => {

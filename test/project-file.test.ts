@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import { loadProjectFile, saveProjectFile, type ProjectSettings } from '../src/project-file.js';
 
 describe('relay.json project file', () => {

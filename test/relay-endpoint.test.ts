@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RelayError } from '../src/errors.js';
+import { RelayError } from '../src/shared/errors.js';
 import { endpointAgent, probe, streamedCompletion, type RelayEndpoint } from '../src/relay-endpoint.js';
 
 const TOKEN = 'relay-token-SENTINEL-5e1f';

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import { loadRelayConfig } from '../src/relay/config.js';
 import { generateSettings, GENERATED_SETTINGS, secretsOnCommandLine, settingsFromEnvironment } from '../src/setting-sources.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/shared/errors.js';
 import { loadTemplate, renderTemplate } from '../src/templates.js';
 
 describe('renderTemplate', () => {

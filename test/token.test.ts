@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprintFromSha256, generateRelayToken, tokenFingerprint } from '../src/token.js';
+import { fingerprintFromSha256, generateRelayToken, tokenFingerprint } from '../src/shared/token.js';
 
 describe('relay tokens', () => {
   it('are 32 random bytes as hex, different every time', () => {

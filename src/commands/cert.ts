@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { checkAppDir } from '../app-dir.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { requireRelayAppDir } from '../operations/deploy.js';
 import { checkDomainName } from '../dns-check.js';
 import { certPreflight, certSteps, verifyHttps, type CertSettings } from '../operations/cert.js';

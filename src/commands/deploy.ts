@@ -3,7 +3,7 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import { readLocalApiKey } from '../deploy-env.js';
 import { checkAppDir } from '../app-dir.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { parseTarget } from '../host/target.js';
 import { dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
@@ -11,11 +11,11 @@ import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
-import { RELAY_VERSION } from '../relay/version.js';
-import { tokenFingerprint } from '../token.js';
+import { RELAY_VERSION } from '../shared/version.js';
+import { tokenFingerprint } from '../shared/token.js';
 import { printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
-import { addSecretSettingOptions, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
+import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface DeployOptions extends TargetOptions, SettingFlags {
@@ -29,12 +29,6 @@ interface DeployOptions extends TargetOptions, SettingFlags {
   dryRun?: boolean;
   showFiles?: boolean;
 }
-
-/** Commander's way to take an option more than once. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 
 export function registerDeploy(program: Command): void {
   const command = program

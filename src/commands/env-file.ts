@@ -1,6 +1,6 @@
 // Saving a secret to the operator's env file from a command: the core writes it, this warns.
 import chalk from 'chalk';
-import { writeEnvFileValue } from '../env-local.js';
+import { writeEnvFileValue } from '../shared/env-local.js';
 
 /** Sets `name` in the env file (mode 600); warns when others could read the file until now. */
 export async function saveToEnvFile(path: string, name: string, value: string): Promise<void> {

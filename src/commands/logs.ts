@@ -1,8 +1,8 @@
 // `relay logs`: the relay container's logs, streamed over SSH; Ctrl-C ends it cleanly.
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { logsCommand, type LogsOptions } from '../plan/operate.js';
-import { isDumpLine } from '../relay/log.js';
+import { isDumpLine } from '../shared/dump-line.js';
 import { hostLinesTo, hostOutputTo } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 

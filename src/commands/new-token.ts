@@ -1,11 +1,11 @@
 // Where a new token goes, decided before the host is touched: on a terminal it is shown once;
 // without one it must go where the operator said (--save FILE, --print), or nothing changes.
 import chalk from 'chalk';
-import { ConfigError, RelayError } from '../errors.js';
+import { ConfigError, RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { runPlan, type PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
-import { tokenFingerprint } from '../token.js';
+import { tokenFingerprint } from '../shared/token.js';
 import { printSummary, progressEvents } from './output.js';
 import { saveToEnvFile } from './env-file.js';
 

@@ -2,8 +2,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
-import { formatDuration } from '../duration.js';
-import type { RelayError } from '../errors.js';
+import { formatDuration } from '../shared/duration.js';
+import type { RelayError } from '../shared/errors.js';
 import type { PlanEvents, PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
 

@@ -1,12 +1,12 @@
 // `relay rotate-token`: a new relay token, live on the running relay without a restart.
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../shared/duration.js';
 import { currentTls } from '../operations/deploy.js';
 import { prepareRotation, verifyRotation } from '../operations/rotate-token.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
-import { DEFAULT_TOKEN_NAME } from '../relay/access/tokens-file.js';
+import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { readCaFile } from '../relay-endpoint.js';
 import { appliedButUnchecked, applyNewToken, reportStream, tokenDestination } from './new-token.js';
 import { rotateNamedToken } from './token.js';

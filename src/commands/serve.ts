@@ -1,10 +1,8 @@
 // `relay serve`: the relay on this machine, no VPS needed.
 import type { Command } from 'commander';
-import { readEnvFileValue } from '../env-local.js';
-import { ConfigError } from '../errors.js';
-import { loadRelayConfig } from '../relay/config.js';
-import { jsonLogger } from '../relay/log.js';
-import { runRelay } from '../relay/run.js';
+import { readEnvFileValue } from '../shared/env-local.js';
+import { ConfigError } from '../shared/errors.js';
+import { serveRelay } from '../relay/serve.js';
 
 interface ServeOptions {
   port?: string;
@@ -52,7 +50,7 @@ Example:
     .action(async (options: ServeOptions) => {
       const env = { ...process.env };
       if (!env.OPENAI_API_KEY) env.OPENAI_API_KEY = await readEnvFileValue(options.envFile, 'OPENAI_API_KEY');
-      await runRelay(loadRelayConfig(env, { port: parsePortFlag(options.port), host: options.host }), jsonLogger());
+      await serveRelay(env, { port: parsePortFlag(options.port), host: options.host });
     });
 }
 

@@ -3,8 +3,12 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { GENERATED_SETTINGS, secretsOnCommandLine, settingsFromEnvironment } from '../setting-sources.js';
-import { collect } from './deploy.js';
 import { saveToEnvFile } from './env-file.js';
+
+/** Commander's way to take an option more than once. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 export interface SettingFlags {
   set: string[];

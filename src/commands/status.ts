@@ -1,7 +1,7 @@
 // `relay status`: is the host reachable, the container up and healthy, nginx active, the cert valid.
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../shared/errors.js';
 import { DEFAULT_APP_DIR, parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';

@@ -2,7 +2,7 @@
 // them into a connected Host: flags over relay.json, asking only on a terminal and without --yes.
 import { type Command, Option } from 'commander';
 import { createPromptModule } from 'inquirer';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { connectHost, type ConnectOptions } from '../host/connect.js';
 import type { Host } from '../host/host.js';
 import { formatTarget, parseTarget, type Target } from '../host/target.js';

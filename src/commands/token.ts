@@ -1,7 +1,7 @@
 // `relay token add|list|revoke|rotate`: named client tokens on the host, live without a restart.
 import type { Command } from 'commander';
-import { parseDuration } from '../duration.js';
-import { ConfigError } from '../errors.js';
+import { parseDuration } from '../shared/duration.js';
+import { ConfigError } from '../shared/errors.js';
 import {
   planTokenAdd,
   planTokenRevoke,
@@ -19,7 +19,7 @@ import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
 import { printSummary, progressEvents } from './output.js';
-import { DEFAULT_TOKEN_NAME } from '../relay/access/tokens-file.js';
+import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 

@@ -1,8 +1,8 @@
 // `relay usage`: requests, tokens, errors and bytes per token and model, from the relay's store.
 import type { Command } from 'commander';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../shared/duration.js';
 import { readUsage } from '../operations/tokens.js';
-import type { UsageReport } from '../relay/access/usage-command.js';
+import type { UsageReport } from '../shared/usage-report.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface UsageFlags extends TargetOptions {

@@ -1,6 +1,6 @@
 // One call from a `--host` string to a connected Host: target, ssh_config, known_hosts, SSH.
 import { access } from 'node:fs/promises';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { Host } from './host.js';
 import { expandHome, resolveSshSettings, type SshOverrides } from './ssh-config.js';
 import { SshHost, type SshHostOptions } from './ssh-host.js';

@@ -3,7 +3,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { HostKeyError } from '../errors.js';
+import { HostKeyError } from '../shared/errors.js';
 import { shellQuote } from './shell.js';
 
 export type HostKeyCheck =

@@ -5,7 +5,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { RelayError, SudoError } from '../errors.js';
+import { RelayError, SudoError } from '../shared/errors.js';
 import type { FileSpec, Host, RunOptions, RunResult, StreamOptions } from './host.js';
 import { placeFileCommand, sudoCommand, writeFileCommand } from './shell.js';
 

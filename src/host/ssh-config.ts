@@ -3,7 +3,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { Target } from './target.js';
 
 export interface SshSettings {

@@ -3,8 +3,8 @@
 import { lookup } from 'node:dns/promises';
 import { readFile, stat } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
-import { formatDuration } from '../duration.js';
-import { HostKeyError, RelayError, SshError, SudoError } from '../errors.js';
+import { formatDuration } from '../shared/duration.js';
+import { HostKeyError, RelayError, SshError, SudoError } from '../shared/errors.js';
 import type { FileSpec, Host, RunOptions, RunResult, StreamOptions } from './host.js';
 import { checkHostKey, fingerprint, hostKeyChangedError, keyTypeOf, knownHostsName, knownKeyTypes, recordHostKey } from './known-hosts.js';
 import { killOnEofCommand, placeFileCommand, shellQuote, sudoCommand, withCwd, writeFileCommand } from './shell.js';

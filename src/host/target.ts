@@ -1,5 +1,5 @@
 // `--host [user@]host[:port]`: what the operator types, split into its parts.
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 
 export interface Target {
   user?: string;

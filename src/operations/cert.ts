@@ -2,7 +2,7 @@
 // vhost, and a check through nginx from this machine. No printing.
 import { randomBytes } from 'node:crypto';
 import { checkDomainPointsAtHost, resolveDomain } from '../dns-check.js';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { buildCertPlan, certDir, type CertInput } from '../plan/cert-plan.js';

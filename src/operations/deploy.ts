@@ -4,13 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { appDirOwnerCheckCommand, appDirOwnerError } from '../app-dir.js';
 import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
-import { ConfigError, RelayError } from '../errors.js';
+import { ConfigError, RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { certDir } from '../plan/cert-plan.js';
 import { buildDeployPlan, NGINX_SITE, type DeployTemplates, type RelayBundle, type TlsSettings } from '../plan/deploy-plan.js';
 import type { Step } from '../plan/step.js';
-import { RELAY_VERSION } from '../relay/version.js';
+import { RELAY_VERSION } from '../shared/version.js';
 import { generateSettings } from '../setting-sources.js';
 import { loadTemplate } from '../templates.js';
 

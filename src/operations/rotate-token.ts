@@ -1,12 +1,12 @@
 // `relay rotate-token`: a new token in the host's .env, picked up by the running relay without a
 // restart (it re-reads the file; SIGHUP makes that immediate), the old one valid for --grace.
 import { hostDeployEnv, renderDeployEnv, type DeployEnv } from '../deploy-env.js';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import type { Step } from '../plan/step.js';
 import { CONTAINER_NAME } from '../plan/operate.js';
 import { endpointAgent, probe, type RelayEndpoint } from '../relay-endpoint.js';
-import { generateRelayToken } from '../token.js';
+import { generateRelayToken } from '../shared/token.js';
 import { readHostFile } from './deploy.js';
 
 export interface Rotation {

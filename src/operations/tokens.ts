@@ -1,12 +1,12 @@
 // `relay token add|list|revoke|rotate` and `relay usage`: the host's tokens file rewritten with the
 // pure edits of tokens-file.ts (hashes only, mode 600 root), the running relay told by SIGHUP, and
 // usage read by the relay bundle itself inside its container.
-import { ConfigError, RelayError } from '../errors.js';
+import { ConfigError, RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { CONTAINER_NAME } from '../plan/operate.js';
 import type { Step } from '../plan/step.js';
-import type { UsageReport } from '../relay/access/usage-command.js';
+import type { UsageReport } from '../shared/usage-report.js';
 import {
   addToken,
   DEFAULT_TOKEN_NAME,
@@ -20,8 +20,8 @@ import {
   type TokenLimits,
   type TokensFile,
   type TokenState,
-} from '../relay/access/tokens-file.js';
-import { generateRelayToken, tokenFingerprint } from '../token.js';
+} from '../shared/tokens-file.js';
+import { generateRelayToken, tokenFingerprint } from '../shared/token.js';
 import { hostDeployEnv } from '../deploy-env.js';
 import { readHostFile } from './deploy.js';
 

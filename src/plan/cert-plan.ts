@@ -1,7 +1,7 @@
 // `relay cert` as data: a Let's Encrypt certificate through certbot's webroot mode (certbot only
 // drops challenge files into the webroot; nginx config stays relay's), a renewal deploy hook that
 // reloads nginx, then the HTTPS vhost. Pure: templates and the vhost text are passed in.
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { shellQuote } from '../host/shell.js';
 import { ACME_ROOT } from './deploy-plan.js';
 import { APT_GET } from './install-plan.js';

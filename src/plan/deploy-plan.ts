@@ -4,7 +4,7 @@
 // Pure: the bundle, the template texts and the .env text are passed in.
 import { createHash } from 'node:crypto';
 import { APP_DIR_MARKER, checkAppDir } from '../app-dir.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { FileSpec } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { renderTemplate } from '../templates.js';

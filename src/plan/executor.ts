@@ -1,7 +1,7 @@
 // The one executor: runs plan steps over a Host, skipping what is already in place. It reports
 // progress through events and never prints; failures are StepFailedErrors that carry the fix.
 import { createHash } from 'node:crypto';
-import { RelayError, StepFailedError } from '../errors.js';
+import { RelayError, StepFailedError } from '../shared/errors.js';
 import type { FileSpec, Host } from '../host/host.js';
 import { shScript } from '../host/shell.js';
 import type { Step, StepOutcome } from './step.js';

@@ -1,7 +1,7 @@
 // `relay install` as data: preflight, Docker Engine + Compose v2, nginx, certbot, services on.
 // A pure function of the detected OS and the flags; every step has a check so a re-run of a
 // provisioned host reports unchanged.
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { preflightSteps, UFW_ALLOWS_WEB, type OsInfo, type PreflightOptions } from './preflight.js';
 import type { Step } from './step.js';
 

@@ -1,8 +1,8 @@
 // Remote commands for operating a deployed relay (logs, restart, status) and for waiting on its
 // health: pure builders of shell text, plus the parser of the status report. Run as root.
-import { parseDotenv } from '../env-local.js';
+import { parseDotenv } from '../shared/env-local.js';
 import { shellQuote } from '../host/shell.js';
-import { fingerprintFromSha256 } from '../token.js';
+import { fingerprintFromSha256 } from '../shared/token.js';
 import type { Step } from './step.js';
 
 export const DEFAULT_APP_DIR = '/opt/relay';

@@ -2,8 +2,8 @@
 // apt done with their own work, enough disk. The OS is detected by one read-only command and
 // parsed here; the waits and the disk check are steps like any other (a re-run reports them
 // unchanged), so --dry-run shows them too.
-import { parseDotenv } from '../env-local.js';
-import { ConfigError } from '../errors.js';
+import { parseDotenv } from '../shared/env-local.js';
+import { ConfigError } from '../shared/errors.js';
 import type { Step } from './step.js';
 
 /** Read-only: run over the Host (no sudo needed) and give the output to parseOsRelease. */

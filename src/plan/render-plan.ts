@@ -2,7 +2,7 @@
 // file holds the API key.
 import type { Step } from './step.js';
 import { sha256 } from './executor.js';
-import { redactUrlCredentials } from '../url-credentials.js';
+import { redactUrlCredentials } from '../shared/url-credentials.js';
 
 export function describePlan(steps: Step[]): string {
   return steps.map((step, index) => describeStep(step, index + 1)).join('\n\n') + '\n';

@@ -1,19 +1,16 @@
 // Everything the relay server reads from its environment, validated once at start-up.
-import { ConfigError } from '../errors.js';
-import { parseDuration } from '../duration.js';
+import { ConfigError } from '../shared/errors.js';
+import { parseDuration } from '../shared/duration.js';
 import { loadAccessConfig, type AccessConfig } from './access/config.js';
 import type { TokenSet } from './auth.js';
 import { parseCorsOrigins, type CorsPolicy } from './cors.js';
 import { parseModelPolicy, type ModelPolicy } from './models.js';
 import { parseAnthropicModels, type AnthropicModels } from './anthropic/models.js';
 import { outboundProxyFor, type OutboundProxy } from './outbound-proxy.js';
-import { parseDump, type DumpConfig } from './dump.js';
+import { type DumpConfig, parseDump } from '../shared/dump-settings.js';
+import { parseUpstream, type UpstreamUrl } from '../shared/upstream-url.js';
 
-export interface Upstream {
-  /** scheme://host[:port], what undici connects to. */
-  origin: string;
-  /** Path the OpenAI API lives under at that origin, without a trailing slash or /v1 ('' for api.openai.com). */
-  basePath: string;
+export interface Upstream extends UpstreamUrl {
   /** The outbound proxy every upstream call goes through (HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY). */
   proxy?: OutboundProxy;
 }
@@ -155,26 +152,6 @@ function parseHeaderValue(text: string | undefined, name: string, example: strin
 function withProxy(upstream: Upstream, env: NodeJS.ProcessEnv): Upstream {
   const proxy = outboundProxyFor(upstream.origin, env);
   return proxy === undefined ? upstream : { ...upstream, proxy };
-}
-
-/** Accepts the base URL with or without a trailing `/v1` or `/`, as the SDKs' own setting is written both ways. */
-export function parseUpstream(baseUrl: string): Upstream {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new ConfigError(`OPENAI_BASE_URL is not a URL: "${baseUrl}"`, { fix: 'Use a full URL such as https://api.openai.com' });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`OPENAI_BASE_URL must be http(s); got ${url.protocol}`, { fix: 'Use a URL such as https://api.openai.com' });
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigError('OPENAI_BASE_URL must not carry a query, fragment or credentials.', {
-      fix: 'Put the key in OPENAI_API_KEY and keep OPENAI_BASE_URL to scheme://host[:port][/path].',
-    });
-  }
-  const basePath = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
-  return { origin: url.origin, basePath };
 }
 
 function parsePort(text: string | undefined): number {

@@ -1,7 +1,7 @@
 // CORS for browser apps. Off unless RELAY_CORS_ORIGINS names origins (or *): the relay, not the
 // upstream, decides which pages may read its answers. Preflights carry no token by design.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { CREDENTIALS } from './headers.js';
 
 export interface CorsPolicy {

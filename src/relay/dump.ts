@@ -4,41 +4,13 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
 import { constants, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { ConfigError } from '../errors.js';
+import type { DumpConfig } from '../shared/dump-settings.js';
 import { isEventStream } from './headers.js';
 import { hasBody } from './json-body.js';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Redactor } from './redact.js';
 import { sseDataReader } from './sse.js';
-
-export type DumpMode = 'headers' | 'bodies';
-
-export interface DumpConfig {
-  mode: DumpMode;
-  /** Bytes of each body kept (RELAY_DUMP_MAX_BODY); the rest is counted, not held. */
-  maxBodyBytes: number;
-}
-
-export const DEFAULT_DUMP_MAX_BODY = 64 * 1024;
-const MAX_BODY_LIMIT = 1024 * 1024;
-
-/** RELAY_DUMP=off|headers|bodies and RELAY_DUMP_MAX_BODY; undefined: off. */
-export function parseDump(mode: string | undefined, maxBody: string | undefined): DumpConfig | undefined {
-  const value = mode?.trim().toLowerCase() || 'off';
-  if (value !== 'off' && value !== 'headers' && value !== 'bodies') {
-    throw new ConfigError(`RELAY_DUMP must be off, headers or bodies; got "${mode?.slice(0, 20)}"`, {
-      fix: 'Set RELAY_DUMP=headers (or bodies) while debugging a client, and RELAY_DUMP=off (or nothing) otherwise.',
-    });
-  }
-  const limit = maxBody?.trim() ? Number(maxBody) : DEFAULT_DUMP_MAX_BODY;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BODY_LIMIT) {
-    throw new ConfigError(`RELAY_DUMP_MAX_BODY must be a whole number of bytes from 1 to ${MAX_BODY_LIMIT}; got "${maxBody?.slice(0, 20)}"`, {
-      fix: `Leave it unset for ${DEFAULT_DUMP_MAX_BODY} bytes per body, or set e.g. RELAY_DUMP_MAX_BODY=16384.`,
-    });
-  }
-  return value === 'off' ? undefined : { mode: value, maxBodyBytes: limit };
-}
 
 /** The first `cap` bytes of a body, copied; the rest only counted. */
 export class CappedBody {

@@ -1,5 +1,6 @@
 // One structured JSON line per event on stdout. Callers pass only what may be logged:
 // never the key, a token, or a body (a dump line's bodies are redacted first: dump.ts, redact.ts).
+import { formatDumpLine } from '../shared/dump-line.js';
 
 export type Fields = Record<string, string | number | boolean | null | undefined>;
 
@@ -25,20 +26,6 @@ export interface Logger {
   error(msg: string, fields?: Fields): void;
   /** `{"msg":"dump",...}`: one exchange, already redacted (RELAY_DUMP). */
   dump(record: Record<string, unknown>): void;
-}
-
-const DUMP_MSG = 'dump';
-// Every line starts with the same three fields, so a dump line is known by its start alone.
-const DUMP_LINE = /^\{"time":"[^"]*","level":"[a-z]+","msg":"dump"[,}]/;
-
-/** True for a RELAY_DUMP line (`relay logs --dump` shows only these, plain `relay logs` hides them). */
-export function isDumpLine(line: string): boolean {
-  return DUMP_LINE.test(line);
-}
-
-export function formatDumpLine(time: string, record: Record<string, unknown>): string {
-  const fields = JSON.stringify(record);
-  return `{"time":"${time}","level":"info","msg":"${DUMP_MSG}"${fields === '{}' ? '}' : `,${fields.slice(1)}`}\n`;
 }
 
 /**

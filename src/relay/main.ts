@@ -1,11 +1,11 @@
 // The bundled relay server (dist/relay-core.cjs), as run in the Docker image through
 // dist/relay-server.mjs (start.ts).
-import { RelayError } from '../errors.js';
+import { RelayError } from '../shared/errors.js';
 import { runUsageCommand, USAGE_SUBCOMMAND } from './access/usage-command.js';
 import { loadRelayConfig } from './config.js';
 import { jsonLogger } from './log.js';
 import { runRelay } from './run.js';
-import { RELAY_VERSION } from './version.js';
+import { RELAY_VERSION } from '../shared/version.js';
 
 void main();
 

@@ -2,7 +2,7 @@
 // does the relay read JSON request bodies, to check and rewrite "model"; a body it cannot read is
 // refused. Multipart uploads are never buffered and pass unchecked.
 import type { ServerResponse } from 'node:http';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { clientResponseHeaders } from './headers.js';
 import { BodyTooLarge, hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';

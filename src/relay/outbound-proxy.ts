@@ -1,7 +1,7 @@
 // The relay's way out to its one upstream: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case, the
 // lower-case one first, as undici and curl read them). Decided once at start-up for the upstream's
 // origin, so HTTP calls (undici's ProxyAgent) and the Realtime tunnel always agree.
-import { ConfigError } from '../errors.js';
+import { parseProxyUrl } from '../shared/upstream-url.js';
 
 export interface OutboundProxy {
   /** The proxy URL, credentials included: for the connection only, never shown. */
@@ -28,20 +28,6 @@ export function bypassesProxy(noProxy: string, hostname: string, port: number): 
     if (name === '*' || host === name || host.endsWith(`.${name}`)) return true;
   }
   return false;
-}
-
-/** A proxy setting's value as a URL; anything but an http(s) URL is refused by name, never echoed (it may hold a password). */
-export function parseProxyUrl(name: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${name} is not a URL.`, { fix: `Set ${name} to the proxy as http://host:port (or http://user:password@host:port).` });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${name} must be an http:// or https:// proxy; got ${url.protocol}`, { fix: `Set ${name} to the proxy as http://host:port.` });
-  }
-  return url;
 }
 
 /** The proxy the relay goes through to reach `upstreamOrigin`, or undefined for a direct connection. */

@@ -2,7 +2,7 @@
 // path, proxy and Redis credentials), and anything that looks like a credential by its name
 // (Authorization, cookies, api_key=...) or its shape (Bearer values, sk- keys, 64-hex tokens).
 import { CREDENTIALS } from './headers.js';
-import { redactUrlCredentials } from '../url-credentials.js';
+import { redactUrlCredentials } from '../shared/url-credentials.js';
 
 export const REDACTED = '[redacted]';
 

@@ -13,7 +13,7 @@ import type { OllamaApi } from './ollama/api.js';
 import { openaiErrors, sendError, sendJson, type ApiErrors } from './openai-error.js';
 import { isForwardable, pathOnly, stripPrefix } from './paths.js';
 import type { Forwarder } from './proxy.js';
-import { RELAY_VERSION } from './version.js';
+import { RELAY_VERSION } from '../shared/version.js';
 
 export interface Route {
   /** What it serves, for people reading the table and the failure log. */

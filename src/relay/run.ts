@@ -1,6 +1,6 @@
 // Runs the relay as a process: start, reload tokens on SIGHUP or when their files change,
 // stop gracefully on SIGTERM/SIGINT.
-import { RelayError } from '../errors.js';
+import { RelayError } from '../shared/errors.js';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import { startRelayServer, type RunningRelay } from './server.js';

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
-import { tokenFingerprint } from '../token.js';
+import { tokenFingerprint } from '../shared/token.js';
 import { createAccess } from './access/access.js';
 import type { Acquired, Refused } from './access/limiter.js';
 import { createAnthropicApi } from './anthropic/api.js';
@@ -23,7 +23,7 @@ import { createRealtimeProxy } from './realtime.js';
 import { createRedactor } from './redact.js';
 import { relayRoutes, type Route } from './routes.js';
 import { createUpstreamCaller } from './upstream-call.js';
-import { RELAY_VERSION } from './version.js';
+import { RELAY_VERSION } from '../shared/version.js';
 
 export interface RunningRelay {
   readonly port: number;

@@ -3,7 +3,7 @@
 // Only the token lines are read; the rest of the file is the container's start-up env.
 import type { FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { pickEnvValue } from '../env-local.js';
+import { pickEnvValue } from '../shared/env-local.js';
 import type { TokenSet } from './auth.js';
 import { watchFile } from './watch-file.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { clientAddress, decideAccess, type AccessContext } from '../../src/relay/access/access-mode.js';
 import { loadAccessConfig } from '../../src/relay/access/config.js';
 import { createTokenRegistry } from '../../src/relay/access/token-registry.js';
-import { addToken, emptyTokensFile, sha256Hex } from '../../src/relay/access/tokens-file.js';
+import { addToken, emptyTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
 
 const registry = createTokenRegistry({
   envTokens: { current: 'env-token' },

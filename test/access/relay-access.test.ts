@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addToken, emptyTokensFile, renderTokensFile, revokeToken, sha256Hex, type TokensFile } from '../../src/relay/access/tokens-file.js';
+import { addToken, emptyTokensFile, renderTokensFile, revokeToken, sha256Hex, type TokensFile } from '../../src/shared/tokens-file.js';
 import { MODELS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { hasSystemComponent } from '../support/system-component.js';

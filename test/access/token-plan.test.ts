@@ -1,7 +1,7 @@
 // relay token ... and relay usage as data: what is written on the host, what is run there.
 import { describe, expect, it } from 'vitest';
 import { planTokenAdd, planTokenRevoke, planTokenRotate, tokenListing, usageCommand } from '../../src/operations/tokens.js';
-import { emptyTokensFile, parseTokensFile, sha256Hex, type TokensFile } from '../../src/relay/access/tokens-file.js';
+import { emptyTokensFile, parseTokensFile, sha256Hex, type TokensFile } from '../../src/shared/tokens-file.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const SECRET = 'a'.repeat(64);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../src/relay/log.js';
 import { createTokenRegistry, followTokensFile } from '../../src/relay/access/token-registry.js';
-import { addToken, emptyTokensFile, renderTokensFile, revokeToken, rotateToken, sha256Hex, type TokensFile } from '../../src/relay/access/tokens-file.js';
+import { addToken, emptyTokensFile, renderTokensFile, revokeToken, rotateToken, sha256Hex, type TokensFile } from '../../src/shared/tokens-file.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const bearer = (token: string) => `Bearer ${token}`;

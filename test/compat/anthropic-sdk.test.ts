@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addToken, emptyTokensFile, renderTokensFile, sha256Hex } from '../../src/relay/access/tokens-file.js';
+import { addToken, emptyTokensFile, renderTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
 import { countInputTokens } from '../../src/relay/anthropic/count-tokens.js';
 import { chatCompletionRequest } from '../../src/relay/anthropic/request.js';
 import { MODELS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';

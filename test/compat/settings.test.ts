@@ -1,6 +1,6 @@
 // The compatibility settings as the relay reads them from its environment.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
 import { resolveModel } from '../../src/relay/models.js';
 import { imageDataUrl, modelName } from '../../src/relay/ollama/translate.js';

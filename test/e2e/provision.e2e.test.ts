@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installVhostCommand } from '../../src/plan/deploy-plan.js';
-import { tokenFingerprint } from '../../src/token.js';
+import { tokenFingerprint } from '../../src/shared/token.js';
 import { startFakeOpenAI, MODELS, type FakeOpenAI } from '../support/fake-openai.js';
 import { run, type RunResult } from './harness/run.js';
 import { ensureNodeBaseImage, startTestHost, type TestHost } from './harness/testhost.js';

@@ -5,7 +5,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HostKeyError, SshError } from '../../src/errors.js';
+import { HostKeyError, SshError } from '../../src/shared/errors.js';
 import { connectHost, type ConnectOptions } from '../../src/host/connect.js';
 import type { Host } from '../../src/host/host.js';
 import { keygenFingerprint, sshdAvailable, startSshd, type TestSshd } from '../support/sshd.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, HostKeyError } from '../../src/errors.js';
+import { ConfigError, HostKeyError } from '../../src/shared/errors.js';
 import { addTargetOptions, openHost, type TargetOptions } from '../../src/commands/target-options.js';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd.js';
 

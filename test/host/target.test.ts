@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { formatTarget, parseTarget } from '../../src/host/target.js';
 
 describe('--host [user@]host[:port]', () => {

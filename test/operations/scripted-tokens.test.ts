@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDeployEnv } from '../../src/deploy-env.js';
-import { pickEnvValue } from '../../src/env-local.js';
+import { pickEnvValue } from '../../src/shared/env-local.js';
 import { run, type RunResult } from '../e2e/harness/run.js';
 import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd.js';
 

@@ -1,7 +1,7 @@
 // `relay cert` as a plan: what certbot is asked, what is checked first, what renewal runs.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { acmeServerFor, buildCertPlan, certbotIssueCommand, LETS_ENCRYPT, LETS_ENCRYPT_STAGING, RENEW_HOOK, renewDryRunCommand, type CertInput } from '../../src/plan/cert-plan.js';
 
 const input: CertInput = { domain: 'relay.example.com', account: { email: 'ops@example.com' }, acmeServer: LETS_ENCRYPT };

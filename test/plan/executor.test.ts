@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepFailedError } from '../../src/errors.js';
+import { StepFailedError } from '../../src/shared/errors.js';
 import { LocalHost } from '../../src/host/local-host.js';
 import { runPlan } from '../../src/plan/executor.js';
 import { describePlan } from '../../src/plan/render-plan.js';

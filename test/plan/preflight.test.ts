@@ -1,7 +1,7 @@
 // The port-80 preflight names what blocks it on the host (issue 15, point 17): provider images
 // with an iptables REJECT rule (Oracle Cloud's Ubuntu) and an active ufw without 80/443.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { parseOsRelease, port80BlockedFix, preflightSteps, READ_FIREWALL, UFW_ALLOWS_WEB } from '../../src/plan/preflight.js';
 
 // `iptables -S INPUT` on Oracle Cloud's Ubuntu image, as shipped in /etc/iptables/rules.v4.

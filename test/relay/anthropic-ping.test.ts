@@ -6,8 +6,8 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicApi } from '../../src/relay/anthropic/api.js';
 import { parseAnthropicModels } from '../../src/relay/anthropic/models.js';
-import { parseUpstream } from '../../src/relay/config.js';
 import { Exchange } from '../../src/relay/exchange.js';
+import { parseUpstream } from '../../src/shared/upstream-url.js';
 import { createUpstreamCaller } from '../../src/relay/upstream-call.js';
 import { MODELS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 

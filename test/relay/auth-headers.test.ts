@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createTokenRegistry } from '../../src/relay/access/token-registry.js';
 import { bearerToken, type TokenSet } from '../../src/relay/auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/relay/headers.js';
-import { addToken, emptyTokensFile, sha256Hex } from '../../src/relay/access/tokens-file.js';
+import { addToken, emptyTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
 
 /** The relay's check for RELAY_TOKEN (and a rotation's previous token), as the server makes it. */
 function tokenCheck(tokens: TokenSet, now: () => number = Date.now) {

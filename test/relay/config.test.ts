@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadRelayConfig, parseUpstream } from '../../src/relay/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { loadRelayConfig } from '../../src/relay/config.js';
+import { parseUpstream } from '../../src/shared/upstream-url.js';
+import { ConfigError } from '../../src/shared/errors.js';
 
 describe('OPENAI_BASE_URL', () => {
   it.each([

@@ -2,7 +2,7 @@
 // exact headers a preflight and an actual answer carry.
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { corsResponseHeaders, isAllowedOrigin, isPreflight, parseCorsOrigins, preflightHeaders } from '../../src/relay/cors.js';
 
 const EXPOSED =

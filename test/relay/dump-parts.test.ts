@@ -4,10 +4,12 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
-import { CappedBody, createDumper, DEFAULT_DUMP_MAX_BODY, parseDump, type DumpConfig } from '../../src/relay/dump.js';
-import { formatDumpLine, isDumpLine, jsonLogger } from '../../src/relay/log.js';
+import { CappedBody, createDumper } from '../../src/relay/dump.js';
+import { DEFAULT_DUMP_MAX_BODY, type DumpConfig, parseDump } from '../../src/shared/dump-settings.js';
+import { jsonLogger } from '../../src/relay/log.js';
+import { formatDumpLine, isDumpLine } from '../../src/shared/dump-line.js';
 import { createRedactor } from '../../src/relay/redact.js';
 
 describe('RELAY_DUMP', () => {

@@ -1,7 +1,7 @@
 // The model allow-list as pure functions: RELAY_MODELS read into names and aliases, and the
 // upstream's model list filtered to it.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { filterModelList, parseModelPolicy, resolveModel } from '../../src/relay/models.js';
 
 describe('RELAY_MODELS: allowed models and aliases', () => {

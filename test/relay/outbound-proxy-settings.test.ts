@@ -1,7 +1,7 @@
 // Which proxy the relay takes for its upstream, read as undici and curl read the variables.
 import { describe, expect, it } from 'vitest';
 import { bypassesProxy, outboundProxyFor } from '../../src/relay/outbound-proxy.js';
-import { hasUrlCredentials, redactUrlCredentials } from '../../src/url-credentials.js';
+import { hasUrlCredentials, redactUrlCredentials } from '../../src/shared/url-credentials.js';
 
 describe('outbound proxy settings', () => {
   it('takes HTTPS_PROXY for an https upstream, falling back to HTTP_PROXY; lower case first', () => {

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { bearerToken } from '../auth.js';
 import type { Identity, TokenRegistry } from './token-registry.js';
-import { PASSTHROUGH_NAME, type TokenLimits } from './tokens-file.js';
+import { PASSTHROUGH_NAME, type TokenLimits } from '../../shared/tokens-file.js';
 
 export type RelayMode = 'relay' | 'passthrough';
 

@@ -1,7 +1,7 @@
 // The access settings the relay reads from its environment, validated once at start-up.
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../shared/errors.js';
 import type { RelayMode } from './access-mode.js';
-import type { TokenLimits } from './tokens-file.js';
+import type { TokenLimits } from '../../shared/tokens-file.js';
 
 export interface AccessConfig {
   /** RELAY_MODE: 'relay' (default) or 'passthrough'. */

@@ -2,7 +2,7 @@
 // `rpm` requests that refills evenly over a minute (GCRA: one timestamp per caller, O(1)), so a
 // burst of `rpm` passes and then one request every 60/rpm seconds. Concurrency is a count of
 // leases, released when the response ends. In memory by default; redis-limiter.ts shares them.
-import type { TokenLimits } from './tokens-file.js';
+import type { TokenLimits } from '../../shared/tokens-file.js';
 
 export type Acquired = { ok: true; release(): void };
 export type Refused = { ok: false; retryAfterSec: number; limit: 'rpm' | 'concurrency' };

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { bearerToken, type TokenSet } from '../auth.js';
 import type { Logger } from '../log.js';
 import { watchFile } from '../watch-file.js';
-import { DEFAULT_TOKEN_NAME, emptyTokensFile, parseTokensFile, sha256Hex, type TokenLimits, type TokensFile } from './tokens-file.js';
+import { DEFAULT_TOKEN_NAME, emptyTokensFile, parseTokensFile, sha256Hex, type TokenLimits, type TokensFile } from '../../shared/tokens-file.js';
 
 export interface Identity {
   name: string;

@@ -2,16 +2,12 @@
 // store, so `relay usage` on the operator's machine needs only `docker exec relay ...`.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDuration } from '../../duration.js';
-import { ConfigError } from '../../errors.js';
-import { openUsageStore, USAGE_DB, type UsageSummary } from './usage-store.js';
+import { parseDuration } from '../../shared/duration.js';
+import { ConfigError } from '../../shared/errors.js';
+import type { UsageReport } from '../../shared/usage-report.js';
+import { openUsageStore, USAGE_DB } from './usage-store.js';
 
 export const USAGE_SUBCOMMAND = 'usage';
-
-export interface UsageReport extends UsageSummary {
-  /** What was asked for: now minus --since. */
-  since: string;
-}
 
 export function parseUsageArgs(args: string[]): { sinceMs: number; json: boolean } {
   let sinceMs = 24 * 3_600_000;

@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../shared/errors.js';
+import type { UsageRow, UsageSummary } from '../../shared/usage-report.js';
 import type { TokenCounts } from './usage-tap.js';
 
 export const USAGE_DB = 'usage.sqlite';
@@ -21,27 +22,6 @@ export interface UsageRecord {
   usage: TokenCounts | 'not_reported' | undefined;
   bytesIn: number;
   bytesOut: number;
-}
-
-export interface UsageRow {
-  token: string;
-  model: string;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** Successful responses that carried no usage (streams without include_usage): their tokens are not in the sums. */
-  notReported: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-export interface UsageSummary {
-  /** Start of the first hour counted: `since` rounded down to the hour. */
-  from: string;
-  rows: UsageRow[];
-  /** Token name -> ISO time of its last request, over all time. */
-  lastUsed: Record<string, string>;
 }
 
 export interface UsageStore {

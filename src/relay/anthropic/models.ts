@@ -1,6 +1,6 @@
 // Which upstream model answers an Anthropic request (RELAY_ANTHROPIC_MODELS="opus=gpt-5,sonnet=gpt-5,
 // haiku=gpt-5-mini"): a Claude name is matched on its family word, any other name passes through.
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../shared/errors.js';
 import { resolveModel, type ModelPolicy } from '../models.js';
 
 export interface AnthropicModels {

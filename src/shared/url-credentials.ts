@@ -1,3 +1,4 @@
+// Shared: the CLI hides credentials in settings and plans it shows; the relay in what it logs and dumps.
 // A URL's user:password is a secret wherever the URL is shown (a proxy or Redis URL in settings,
 // logs, plans): one way to spot it and one way to hide it.
 const CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi;

@@ -1,8 +1,8 @@
 // The tokens file (RELAY_TOKENS_FILE, /opt/relay/tokens.json on the host): named client tokens,
 // each stored only as the SHA-256 of the token, with its limits and lifetime. The relay reads it;
-// `relay token ...` rewrites it with the pure edits below. One format, shared by both halves.
+// `relay token ...` rewrites it with the pure edits below. Shared: one format, read by the relay, written by the CLI.
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from './errors.js';
 
 export interface TokenLimits {
   /** Requests per minute (a bucket of `rpm` that refills evenly over a minute). */

@@ -1,3 +1,4 @@
+// Shared: the relay's timeout settings and the CLI's --since/--expires flags read durations alike.
 import { ConfigError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

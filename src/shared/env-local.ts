@@ -1,3 +1,4 @@
+// Shared: the CLI reads OPENAI_API_KEY from .env.local; the relay re-reads RELAY_TOKEN from RELAY_ENV_FILE.
 // Reads ONE key out of a dotenv-style file (the operator's .env.local) without ever holding the
 // rest of it: the other lines are someone's other secrets and must stay where they are.
 import { randomBytes } from 'node:crypto';

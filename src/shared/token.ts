@@ -1,3 +1,4 @@
+// Shared: the relay logs a token's fingerprint; the CLI generates tokens and shows the same fingerprint.
 // The bearer token clients send to the relay, and the short fingerprint that identifies it in
 // `relay status` and deploy output without ever showing the token itself.
 import { createHash, randomBytes } from 'node:crypto';

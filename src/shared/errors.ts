@@ -1,3 +1,4 @@
+// Shared: both halves throw these, and `relay serve` and the image print them the same way.
 // The one error hierarchy. Core code throws these; only commands decide how to print them.
 // `message` says what went wrong, `fix` says what the operator should do about it.
 
