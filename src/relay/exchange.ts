@@ -75,11 +75,6 @@ export class Exchange {
     this.url = req.url ?? '';
   }
 
-  /** The token name the log and metrics show. */
-  get token(): string | undefined {
-    return this.admitted?.name;
-  }
-
   /** The status the client got; 499 when it went away before any. */
   get status(): number {
     return this.res.headersSent ? this.res.statusCode : 499;
