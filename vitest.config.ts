@@ -9,6 +9,7 @@ export const FAST_TESTS = [
   'test/access/token-plan.test.ts',
   'test/access/token-registry.test.ts',
   'test/access/usage-tap.test.ts',
+  'test/commands/flags.test.ts',
   'test/compat/settings.test.ts',
   'test/deploy-env.test.ts',
   'test/dns-check.test.ts',

@@ -19,16 +19,24 @@ const SYSTEM_DIRS = new Set([
 // Trees where no directory is relay's to take: configuration, kernel and runtime state, homes.
 const SYSTEM_TREES = ['/etc/', '/proc/', '/sys/', '/dev/', '/run/', '/boot/', '/root/', '/var/lib/docker/'];
 
-/** Returns the path when it may be relay's app directory; `source` names where it came from. */
-export function checkAppDir(path: string, source = '--app-dir'): string {
-  const fix = 'choose a directory of its own for the relay, e.g. /opt/relay (the default) or /srv/relay';
+export const APP_DIR_FIX = 'choose a directory of its own for the relay, e.g. /opt/relay (the default) or /srv/relay';
+
+/** Why `path` cannot be relay's app directory ("is a system directory: ..."), or undefined when it can. */
+export function appDirRefusal(path: string): string | undefined {
   const homeDir = /^\/home\/[^/]+$/.test(path);
   if (SYSTEM_DIRS.has(path) || homeDir || SYSTEM_TREES.some((tree) => path.startsWith(tree))) {
-    throw new ConfigError(`${source} "${path}" is a system directory: relay resets its mode and mounts all of it into the container`, { fix });
+    return 'is a system directory: relay resets its mode and mounts all of it into the container';
   }
   if (!SAFE_PATH.test(path) || path.split('/').some((part) => part === '.' || part === '..') || path.includes('//') || (path.length > 1 && path.endsWith('/'))) {
-    throw new ConfigError(`${source} "${path}" must be a plain absolute path such as /opt/relay (letters, digits, . _ - and /; no .. or trailing /)`, { fix });
+    return 'must be a plain absolute path such as /opt/relay (letters, digits, . _ - and /; no .. or trailing /)';
   }
+  return undefined;
+}
+
+/** Returns the path when it may be relay's app directory; `source` names where it came from. */
+export function checkAppDir(path: string, source = '--app-dir'): string {
+  const refusal = appDirRefusal(path);
+  if (refusal !== undefined) throw new ConfigError(`${source} "${path}" ${refusal}`, { fix: APP_DIR_FIX });
   return path;
 }
 

@@ -1,7 +1,7 @@
 // The `relay` command line: wires subcommands to their modules, prints errors with their fix.
 import { Command, CommanderError } from 'commander';
 import { RelayError } from './shared/errors.js';
-import { printError } from './commands/output.js';
+import { printCommanderError, printError } from './commands/output.js';
 import { registerCert } from './commands/cert.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerInit } from './commands/init.js';
@@ -16,7 +16,8 @@ import { registerUsage } from './commands/usage.js';
 
 const program = new Command('relay')
   .description('Turn a fresh Ubuntu/Debian VPS into a production OpenAI relay, then operate it.')
-  .showHelpAfterError('(run with --help for usage)')
+  // Set before the subcommands are made: they inherit it.
+  .configureOutput({ outputError: (text) => printCommanderError(text) })
   .addHelpText(
     'after',
     `

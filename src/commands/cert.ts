@@ -2,19 +2,18 @@
 import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { checkAppDir } from '../app-dir.js';
 import { ConfigError } from '../shared/errors.js';
 import { requireRelayAppDir } from '../operations/deploy.js';
 import { checkDomainName } from '../dns-check.js';
 import { certPreflight, certSteps, verifyHttps, type CertSettings } from '../operations/cert.js';
 import { acmeServerFor, renewDryRunCommand, type AcmeAccount } from '../plan/cert-plan.js';
 import { runPlan } from '../plan/executor.js';
-import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { readCaFile } from '../relay-endpoint.js';
 import { hostOutputTo, printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { appDirOption, chooseAppDir, wholeNumber } from './flags.js';
 
 export interface CertOptions {
   domain?: string;
@@ -78,7 +77,7 @@ export function certSettings(options: CertOptions, domain: string | undefined, a
 function checkResolver(text: string): void {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : isIP(text) === 6 ? [text, undefined] : text.split(':', 2) as [string, string | undefined];
-  const portOk = port === undefined || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535);
+  const portOk = port === undefined || wholeNumber(port, 1, 65_535) !== undefined;
   if (isIP(address) === 0 || !portOk) {
     throw new ConfigError(`--resolver "${text}" is not an IP address (with an optional port).`, { fix: 'Pass a DNS server as ip[:port], e.g. --resolver 1.1.1.1 or --resolver [2606:4700:4700::1111]:53.' });
   }
@@ -89,7 +88,7 @@ export function registerCert(program: Command): void {
     .command('cert')
     .description("Get a Let's Encrypt certificate (certbot, HTTP-01 on the relay's own vhost) and serve HTTPS.")
     .option('--domain <name>', 'the relay\'s domain (default: from relay.json)')
-    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+    .addOption(appDirOption())
     .option('--renew-dry-run', 'rehearse the renewal (certbot renew --dry-run, with the nginx reload hook) and change nothing')
     .option('--dry-run', 'print the plan and change nothing');
   addCertOptions(command);
@@ -109,7 +108,7 @@ Examples:
     )
     .action(async (options: CertCommandOptions) => {
       const project = await projectSettings();
-      const appDir = checkAppDir(options.appDir ?? project.appDir ?? DEFAULT_APP_DIR);
+      const appDir = chooseAppDir(options.appDir, project);
       const domain = options.domain ?? project.domain;
       if (options.renewDryRun) {
         if (!domain) throw new ConfigError('No domain.', { fix: 'Pass --domain.' });

@@ -2,14 +2,12 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { readLocalApiKey } from '../deploy-env.js';
-import { checkAppDir } from '../app-dir.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { parseTarget } from '../host/target.js';
 import { dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
-import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { RELAY_VERSION } from '../shared/version.js';
 import { tokenFingerprint } from '../shared/token.js';
@@ -17,6 +15,7 @@ import { printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { appDirOption, chooseAppDir } from './flags.js';
 
 interface DeployOptions extends TargetOptions, SettingFlags {
   domain?: string;
@@ -35,7 +34,7 @@ export function registerDeploy(program: Command): void {
     .command('deploy')
     .description('Build and start the relay on the host behind nginx, then verify it with a real request.')
     .option('--domain <name>', 'nginx server_name (default: the host address)')
-    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+    .addOption(appDirOption())
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
     .option('--env-file <path>', 'local file holding OPENAI_API_KEY; only that line is sent to the host', '.env.local')
@@ -75,7 +74,7 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
     )
     .action(async (options: DeployOptions) => {
       const project = await projectSettings();
-      const appDir = checkAppDir(options.appDir ?? project.appDir ?? DEFAULT_APP_DIR);
+      const appDir = chooseAppDir(options.appDir, project);
       const domain = options.domain ?? project.domain;
       const settings: DeploySettings = {
         appDir,

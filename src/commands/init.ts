@@ -2,7 +2,6 @@
 import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { checkAppDir } from '../app-dir.js';
 import { readLocalApiKey } from '../deploy-env.js';
 import { checkDomainName, checkDomainPointsAtHost, resolveDomain } from '../dns-check.js';
 import { formatDuration } from '../shared/duration.js';
@@ -13,7 +12,6 @@ import { DRY_RUN_SECRETS, dryRunDeployPlan, prepareDeploy, requireRelayAppDir, t
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
 import { buildInstallPlan, parseDockerSource, type DockerSource } from '../plan/install-plan.js';
-import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } from '../relay-endpoint.js';
@@ -24,6 +22,7 @@ import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { saveToEnvFile } from './env-file.js';
+import { appDirOption, chooseAppDir } from './flags.js';
 
 interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   tls: boolean;
@@ -49,7 +48,7 @@ export function registerInit(program: Command): void {
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
     .option('--env-file <path>', 'local file holding OPENAI_API_KEY (only that line is sent); RELAY_TOKEN is saved there too', '.env.local')
-    .option('--app-dir <path>', `where the relay lives on the host (default: ${DEFAULT_APP_DIR})`)
+    .addOption(appDirOption())
     .option('--set <KEY=VALUE>', 'a relay setting for the host, as for `relay deploy --set` (repeatable)', collect, [])
     .option('--verify-model <model>', 'model for the final streamed test request (a few tokens)', 'gpt-4o-mini')
     .option('--no-verify', 'skip the final streamed test request')
@@ -142,7 +141,7 @@ interface InitInputs {
 /** Every input checked without the host: flags, relay.json, the API key, the rendered plan, DNS. */
 async function checkInputs(options: InitOptions): Promise<InitInputs> {
   const project = await projectSettings();
-  const appDir = checkAppDir(options.appDir ?? project.appDir ?? DEFAULT_APP_DIR);
+  const appDir = chooseAppDir(options.appDir, project);
   const domain = options.domain ?? project.domain;
   if (domain !== undefined) checkDomainName(domain);
   const dockerSource = parseDockerSource(options.dockerSource);

@@ -1,15 +1,15 @@
 // `relay logs`: the relay container's logs, streamed over SSH; Ctrl-C ends it cleanly.
 import type { Command } from 'commander';
-import { ConfigError } from '../shared/errors.js';
 import { logsCommand, type LogsOptions } from '../plan/operate.js';
 import { isDumpLine } from '../shared/dump-line.js';
+import { wholeNumberOption } from './flags.js';
 import { hostLinesTo, hostOutputTo } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface LogsFlags extends TargetOptions {
   follow?: boolean;
   since?: string;
-  lines?: string;
+  lines?: number;
   dump?: boolean;
 }
 
@@ -19,7 +19,7 @@ export function registerLogs(program: Command): void {
     .description("Show the relay container's logs (JSON lines, one per request).")
     .option('-f, --follow', 'keep streaming new lines until Ctrl-C')
     .option('--since <when>', 'only lines newer than this: 10m, 2h, or a time such as 2025-01-31T12:00:00Z')
-    .option('-n, --lines <count>', 'only the last <count> lines (default: all; with -f, the last 20 then new ones)')
+    .addOption(wholeNumberOption('-n, --lines <count>', 'only the last <count> lines (default: all; with -f, the last 20 then new ones)', { min: 0, example: 100 }))
     .option('--dump', 'only the RELAY_DUMP lines (each exchange, redacted); without --dump they are left out');
   addTargetOptions(command);
   command
@@ -38,7 +38,7 @@ Examples:
     .action(async (flags: LogsFlags) => {
       const options: LogsOptions = { follow: flags.follow ?? false };
       if (flags.since !== undefined) options.since = flags.since;
-      if (flags.lines !== undefined) options.tail = parseLines(flags.lines);
+      if (flags.lines !== undefined) options.tail = flags.lines;
       // Like tail -f: following starts from recent lines, not from the container's whole history.
       else if (options.follow && flags.since === undefined) options.tail = FOLLOW_TAIL;
 
@@ -70,9 +70,3 @@ Examples:
 }
 
 const FOLLOW_TAIL = 20;
-
-function parseLines(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`-n/--lines must be a whole number; got "${text}"`);
-  return n;
-}

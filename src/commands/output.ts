@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
 import { formatDuration } from '../shared/duration.js';
-import type { RelayError } from '../shared/errors.js';
+import { RelayError } from '../shared/errors.js';
 import type { PlanEvents, PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
 
@@ -11,6 +11,17 @@ export function printError(error: RelayError): void {
   // Messages quote host output (a step's stderr), so they are made safe like it.
   process.stderr.write(`${chalk.red('error')} ${terminalSafe(error.message)}\n`);
   if (error.fix) process.stderr.write(`${chalk.yellow('fix')}   ${terminalSafe(error.fix)}\n`);
+}
+
+/**
+ * commander's own refusals (an unknown option, a missing argument, a value an argParser refused)
+ * in the same error + fix shape: the line after commander's message, if any, is the fix
+ * (InvalidFlagError puts it there; commander puts its "(Did you mean --x?)" there).
+ */
+export function printCommanderError(text: string): void {
+  const [message = '', ...rest] = text.trim().replace(/^error: /, '').split('\n');
+  const fix = rest.join(' ').replace(/^\((.*)\)$/, '$1');
+  printError(new RelayError(message, { fix: fix || 'run the command with --help: it lists its options, with examples' }));
 }
 
 // C0 controls but \t and \n, DEL and C1 controls: what can retitle, clear or rewrite a terminal.

@@ -1,11 +1,13 @@
 // `relay restart`: restart the relay container and wait until it is healthy again.
 import type { Command } from 'commander';
+import { requireRelayAppDir } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
-import { DEFAULT_APP_DIR, restartSteps } from '../plan/operate.js';
+import { restartSteps } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { printSummary, progressEvents } from './output.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { appDirOption, chooseAppDir } from './flags.js';
 
 interface RestartOptions extends TargetOptions {
   appDir?: string;
@@ -16,7 +18,7 @@ export function registerRestart(program: Command): void {
   const command = program
     .command('restart')
     .description('Restart the relay container (streams in flight get RELAY_SHUTDOWN_GRACE to finish) and wait until healthy.')
-    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+    .addOption(appDirOption())
     .option('--dry-run', 'print what would run and change nothing (does not connect)');
   addTargetOptions(command);
   command
@@ -28,13 +30,15 @@ Examples:
   $ relay restart --host root@203.0.113.7`,
     )
     .action(async (options: RestartOptions) => {
-      const appDir = options.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
+      const appDir = chooseAppDir(options.appDir, await projectSettings());
       const steps = restartSteps(appDir);
       if (options.dryRun) {
         process.stdout.write(`Plan (nothing is changed):\n\n${describePlan(steps)}`);
         return;
       }
       await withHost(options, async (host) => {
+        // compose.yaml there names what restarts: it must be the one relay deployed.
+        await requireRelayAppDir(host, appDir);
         printSummary(await runPlan(host, steps, progressEvents()));
       });
     });

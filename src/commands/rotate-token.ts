@@ -2,9 +2,8 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { parseDuration } from '../shared/duration.js';
-import { currentTls } from '../operations/deploy.js';
+import { currentTls, requireRelayAppDir } from '../operations/deploy.js';
 import { prepareRotation, verifyRotation } from '../operations/rotate-token.js';
-import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { readCaFile } from '../relay-endpoint.js';
@@ -12,6 +11,7 @@ import { appliedButUnchecked, applyNewToken, reportStream, tokenDestination } fr
 import { rotateNamedToken } from './token.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { appDirOption, chooseAppDir } from './flags.js';
 
 interface RotateOptions extends TargetOptions {
   grace: string;
@@ -35,7 +35,7 @@ export function registerRotateToken(program: Command): void {
     .option('--print', 'print only the new token on stdout (progress goes to stderr), for scripts')
     .option('--dry-run', 'print what would be written and run, change nothing')
     .option('--domain <name>', 'the relay\'s domain (default: from relay.json)')
-    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+    .addOption(appDirOption())
     .option('--ca-file <pem>', 'trust this CA when verifying through HTTPS (for private ACME CAs)')
     .option('--quiet-token', 'print only the new token\'s fingerprint');
   addTargetOptions(command);
@@ -73,9 +73,11 @@ Examples:
       const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, terminal);
       const out = reportStream(destination);
       const project = await projectSettings();
-      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
+      const appDir = chooseAppDir(options.appDir, project);
       const ca = await readCaFile(options.caFile);
       await withHost(options, async (host) => {
+        // It rewrites .env there: the directory must be relay's (a dry run says so too).
+        await requireRelayAppDir(host, appDir);
         const rotation = await prepareRotation(host, appDir, graceMs);
         if (options.dryRun) {
           out.write(`Plan (nothing is changed; the new token would be saved to ${options.envFile} as RELAY_TOKEN):\n\n${describePlan(rotation.steps)}`);

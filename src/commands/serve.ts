@@ -1,11 +1,11 @@
 // `relay serve`: the relay on this machine, no VPS needed.
 import type { Command } from 'commander';
 import { readEnvFileValue } from '../shared/env-local.js';
-import { ConfigError } from '../shared/errors.js';
 import { serveRelay } from '../relay/serve.js';
+import { wholeNumberOption } from './flags.js';
 
 interface ServeOptions {
-  port?: string;
+  port?: number;
   host: string;
   envFile: string;
 }
@@ -14,7 +14,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('Run the relay locally: forwards /v1/* to OPENAI_BASE_URL with the server-held OPENAI_API_KEY.')
-    .option('-p, --port <port>', 'port to listen on (default: $PORT or 3001)')
+    .addOption(wholeNumberOption('-p, --port <port>', 'port to listen on (default: $PORT or 3001)', { min: 0, max: 65_535, example: 3001 }))
     .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it to your network', '127.0.0.1')
     .option('--env-file <path>', 'read OPENAI_API_KEY from this file when the environment lacks it (only that line)', '.env.local')
     .addHelpText(
@@ -50,13 +50,6 @@ Example:
     .action(async (options: ServeOptions) => {
       const env = { ...process.env };
       if (!env.OPENAI_API_KEY) env.OPENAI_API_KEY = await readEnvFileValue(options.envFile, 'OPENAI_API_KEY');
-      await serveRelay(env, { port: parsePortFlag(options.port), host: options.host });
+      await serveRelay(env, { port: options.port, host: options.host });
     });
-}
-
-function parsePortFlag(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`--port must be a whole number from 0 to 65535; got "${text}"`);
-  return port;
 }

@@ -2,10 +2,11 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { RelayError } from '../shared/errors.js';
-import { DEFAULT_APP_DIR, parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
+import { parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { terminalSafe } from './output.js';
+import { appDirOption, chooseAppDir } from './flags.js';
 
 interface StatusOptions extends TargetOptions {
   appDir?: string;
@@ -21,7 +22,7 @@ export function registerStatus(program: Command): void {
     .description('Show the relay on the host: container state and health, image version, nginx, certificate, token fingerprint.')
     .option('--json', 'print one JSON object instead of text')
     .option('--domain <name>', 'domain whose certificate to report (default: from relay.json)')
-    .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`);
+    .addOption(appDirOption());
   addTargetOptions(command);
   command
     .addHelpText(
@@ -36,7 +37,7 @@ Examples:
     )
     .action(async (options: StatusOptions) => {
       const project = await projectSettings();
-      const appDir = options.appDir ?? project.appDir ?? DEFAULT_APP_DIR;
+      const appDir = chooseAppDir(options.appDir, project);
       const domain = options.domain ?? project.domain;
       let report: StatusReport;
       try {

@@ -14,14 +14,15 @@ import {
   type TokenChange,
   type TokenListing,
 } from '../operations/tokens.js';
+import { requireRelayAppDir } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
-import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
 import { printSummary, progressEvents } from './output.js';
 import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { appDirOption, chooseAppDir, wholeNumberOption } from './flags.js';
 
 interface TokenOptions extends TargetOptions {
   appDir?: string;
@@ -34,8 +35,8 @@ interface TokenOptions extends TargetOptions {
 
 interface AddFlags extends TokenOptions {
   expires?: string;
-  rpm?: string;
-  concurrency?: string;
+  rpm?: number;
+  concurrency?: number;
 }
 
 export function registerToken(program: Command): void {
@@ -54,7 +55,7 @@ Examples:
 
   const common = (command: Command) => {
     command
-      .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`)
+      .addOption(appDirOption())
       .option('--dry-run', 'print what would be written and run, change nothing');
     return addTargetOptions(command);
   };
@@ -64,8 +65,8 @@ Examples:
       .command('add <name>')
       .description('Create a token; it is shown once (on a terminal) and only its hash is kept on the host.')
       .option('--expires <duration>', 'stop accepting it after this long, e.g. 30d or 12h (default: never)')
-      .option('--rpm <n>', 'requests per minute (default: unlimited)')
-      .option('--concurrency <n>', 'requests in flight at once (default: unlimited)')
+      .addOption(wholeNumberOption('--rpm <n>', 'requests per minute (default: unlimited)', { min: 1, example: 60 }))
+      .addOption(wholeNumberOption('--concurrency <n>', 'requests in flight at once (default: unlimited)', { min: 1, example: 4 }))
       .option('--save <file>', 'save the token to this dotenv file as RELAY_TOKEN_<NAME> (mode 600), e.g. for scripts')
       .option('--print', 'print only the token on stdout (progress goes to stderr), for TOKEN=$(relay token add NAME --print)'),
   )
@@ -84,8 +85,8 @@ Examples:
     .action(async (name: string, flags: AddFlags) => {
       const options: AddOptions = {};
       if (flags.expires !== undefined) options.expiresInMs = parseDuration(flags.expires, '--expires');
-      if (flags.rpm !== undefined) options.rpm = wholeNumber(flags.rpm, '--rpm');
-      if (flags.concurrency !== undefined) options.concurrency = wholeNumber(flags.concurrency, '--concurrency');
+      if (flags.rpm !== undefined) options.rpm = flags.rpm;
+      if (flags.concurrency !== undefined) options.concurrency = flags.concurrency;
       await applyChange(flags, (appDir, file) => planTokenAdd(appDir, file, name, options, Date.now()), name, 'add');
     });
 
@@ -120,7 +121,7 @@ Examples:
       .command('list')
       .description('Show the tokens: name, state, created, expires, last used, limits. Never a token or a hash.')
       .option('--json', 'print JSON instead of a table')
-      .option('--app-dir <path>', `where the relay lives on the host (default: from relay.json, else ${DEFAULT_APP_DIR})`),
+      .addOption(appDirOption()),
   )
     .addHelpText(
       'after',
@@ -130,7 +131,7 @@ Examples:
   $ relay token list --json | jq '.[] | select(.state == "active") | .name'`,
     )
     .action(async (flags: TokenOptions & { json?: boolean }) => {
-      const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
+      const appDir = chooseAppDir(flags.appDir, await projectSettings());
       const rows = await withHost(flags, async (host) => {
         const [file, defaultToken] = await Promise.all([readHostTokens(host, appDir), readHostDefaultToken(host, appDir)]);
         // Last-used comes from the relay's usage store; a relay without one still lists its tokens.
@@ -164,8 +165,10 @@ async function applyChange(
   const save = flags.save === undefined ? {} : { save: flags.save };
   const destination = makes === undefined ? undefined : tokenDestination(name, { ...save, print: flags.print ?? false });
   const out = destination === undefined ? process.stdout : reportStream(destination);
-  const appDir = flags.appDir ?? (await projectSettings()).appDir ?? DEFAULT_APP_DIR;
+  const appDir = chooseAppDir(flags.appDir, await projectSettings());
   await withHost(flags, async (host) => {
+    // tokens.json is written there: the directory must be relay's (a dry run says so too).
+    await requireRelayAppDir(host, appDir);
     const change = plan(appDir, await readHostTokens(host, appDir));
     if (flags.dryRun) {
       out.write(describePlan(change.steps));
@@ -189,10 +192,4 @@ function printListing(rows: TokenListing[]): void {
   for (const row of rows) table.push([row.name, row.state, day(row.created), day(row.expires), day(row.lastUsed), String(row.rpm ?? '-'), String(row.concurrency ?? '-')]);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
   for (const line of table) process.stdout.write(`${line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-}
-
-function wholeNumber(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${flag} must be a whole number of at least 1; got "${text}"`);
-  return n;
 }

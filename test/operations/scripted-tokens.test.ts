@@ -4,10 +4,11 @@
 // This machine runs no relay container, so the last step (telling the relay) fails after the
 // host's file is written: the moment a script must not lose the value.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_DIR_MARKER } from '../../src/app-dir.js';
 import { renderDeployEnv } from '../../src/deploy-env.js';
 import { pickEnvValue } from '../../src/shared/env-local.js';
 import { run, type RunResult } from '../e2e/harness/run.js';
@@ -22,13 +23,13 @@ let sshd: TestSshd;
 let work: string;
 let appDir: string;
 
-async function relay(args: string[]): Promise<RunResult> {
+async function relay(args: string[], dir = appDir): Promise<RunResult> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: work, NO_COLOR: '1' };
   delete env.SSH_AUTH_SOCK;
   const knownHosts = join(work, 'known_hosts');
   const target = ['--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--known-hosts', knownHosts, '--accept-new-host-key', '--yes'];
   // As the shebang does: '--' ends Node's own options (it scans argv for --env-file).
-  return run(process.execPath, ['--', CLI, ...args, ...target, '--app-dir', appDir], { cwd: work, env, allowFailure: true, timeoutMs: 120_000 });
+  return run(process.execPath, ['--', CLI, ...args, ...target, '--app-dir', dir], { cwd: work, env, allowFailure: true, timeoutMs: 120_000 });
 }
 
 const hostFile = (name: string) => readFile(join(appDir, name), 'utf8');
@@ -42,6 +43,8 @@ beforeAll(async () => {
   await run('mkdir', ['-p', appDir]);
   const env = renderDeployEnv({ OPENAI_API_KEY: 'sk-key', RELAY_TOKEN: OLD_DEFAULT, settings: { RELAY_MODELS: 'gpt-4o-mini' } });
   await writeFile(join(appDir, '.env'), env, { mode: 0o600 });
+  // What `relay deploy` leaves in the app directory it created.
+  await writeFile(join(appDir, APP_DIR_MARKER), '');
 });
 
 afterAll(async () => {
@@ -114,5 +117,23 @@ describe.skipIf(!sshdAvailable)('relay rotate-token', () => {
     expect(pickEnvValue(await hostFile('.env'), 'RELAY_MODELS')).toBe('gpt-4o-mini');
     expect(r.stderr).toMatch(/^error The rotation of the token "default" was applied on the host, but/m);
     expect(r.stderr).toMatch(/^fix .*in local\.env as RELAY_TOKEN.*running the rotation again rotates again/m);
+  }, 180_000);
+});
+
+describe.skipIf(!sshdAvailable)('an app directory relay did not create', () => {
+  it('is refused by every command that writes there, before anything in it changes', async () => {
+    const theirs = join(work, 'their-app');
+    await mkdir(theirs);
+    await writeFile(join(theirs, '.env'), `RELAY_TOKEN=${OLD_DEFAULT}\n`, { mode: 0o600 });
+    for (const args of [['rotate-token', '--env-file', 'theirs.env'], ['token', 'add', 'new-bot', '--print'], ['token', 'revoke', 'ci-bot'], ['restart']]) {
+      const r = await relay(args, theirs);
+      expect(r.exitCode, shown(r)).toBe(1);
+      expect(r.stderr).toMatch(/^error .*their-app on .* already exists and relay did not create it/m);
+      expect(r.stderr).toMatch(/^fix .*--app-dir/m);
+      expect(r.stdout).toBe('');
+      expect((await readdir(theirs)).sort()).toEqual(['.env']);
+      expect(await readFile(join(theirs, '.env'), 'utf8')).toBe(`RELAY_TOKEN=${OLD_DEFAULT}\n`);
+    }
+    await expect(readFile(join(work, 'theirs.env'))).rejects.toThrow(/ENOENT/);
   }, 180_000);
 });

@@ -1,0 +1,74 @@
+// The flags several commands share, defined once: a bad value is refused while argv is parsed,
+// in the error + fix shape, before any action runs.
+import { Command, CommanderError } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { appDirOption, chooseAppDir, wholeNumber, wholeNumberOption } from '../../src/commands/flags.js';
+import { printCommanderError } from '../../src/commands/output.js';
+
+/** Parses argv with `options` the way src/cli.ts does; returns the option values or what was printed. */
+function parse(options: ReturnType<typeof appDirOption>[], argv: string[]): { values?: Record<string, unknown>; stderr?: string } {
+  let stderr = '';
+  const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const command = new Command('relay').exitOverride().configureOutput({ outputError: (text) => printCommanderError(text) });
+  for (const option of options) command.addOption(option);
+  try {
+    command.parse(argv, { from: 'user' });
+    return { values: command.opts() };
+  } catch (error) {
+    expect(error).toBeInstanceOf(CommanderError);
+    return { stderr };
+  } finally {
+    write.mockRestore();
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('--app-dir', () => {
+  it('takes a directory of its own', () => {
+    expect(parse([appDirOption()], ['--app-dir', '/srv/relay']).values).toEqual({ appDir: '/srv/relay' });
+  });
+
+  it('refuses a system directory or a path that is not plain, as error and fix lines', () => {
+    const refused = parse([appDirOption()], ['--app-dir', '/etc']).stderr!;
+    expect(refused).toMatch(/^\S*error\S* option '--app-dir <path>' argument '\/etc' is invalid\. \/etc is a system directory: .+\n/);
+    expect(refused).toMatch(/\n\S*fix\S* {3}choose .*\/opt\/relay.*\n$/);
+    expect(parse([appDirOption()], ['--app-dir', '/opt/../etc']).stderr).toMatch(/must be a plain absolute path/);
+  });
+
+  it('falls back to relay.json, then to /opt/relay', () => {
+    expect(chooseAppDir('/srv/a', { appDir: '/srv/b' })).toBe('/srv/a');
+    expect(chooseAppDir(undefined, { appDir: '/srv/b' })).toBe('/srv/b');
+    expect(chooseAppDir(undefined, {})).toBe('/opt/relay');
+  });
+});
+
+describe('whole-number flags', () => {
+  it('read digits only, within the range', () => {
+    expect(wholeNumber('0', 0)).toBe(0);
+    expect(wholeNumber('65535', 0, 65_535)).toBe(65_535);
+    for (const text of ['', ' 1', '1.0', '1e3', '-1', '0x10', '65536', 'ten']) expect(wholeNumber(text, 0, 65_535), text).toBeUndefined();
+    expect(wholeNumber('0', 1)).toBeUndefined();
+  });
+
+  it('parse to a number, and refuse anything else naming the range and an example', () => {
+    const rpm = () => wholeNumberOption('--rpm <n>', 'requests per minute', { min: 1, example: 60 });
+    expect(parse([rpm()], ['--rpm', '120']).values).toEqual({ rpm: 120 });
+    const refused = parse([rpm()], ['--rpm', '0']).stderr!;
+    expect(refused).toMatch(/error\S* option '--rpm <n>' argument '0' is invalid\. It must be a whole number of at least 1\.\n/);
+    expect(refused).toMatch(/fix\S* {3}pass a value such as --rpm 60\n$/);
+    const port = () => wholeNumberOption('-p, --port <port>', 'port', { min: 0, max: 65_535, example: 3001 });
+    expect(parse([port()], ['-p', '70000']).stderr).toMatch(/from 0 to 65535\.\n.*such as --port 3001/);
+  });
+});
+
+describe("commander's own refusals", () => {
+  it('get a fix line too', () => {
+    const unknown = parse([appDirOption()], ['--app-dri', '/srv/relay']).stderr!;
+    expect(unknown).toMatch(/error\S* unknown option '--app-dri'\n\S*fix\S* {3}Did you mean --app-dir\?\n$/);
+    const missing = parse([appDirOption()], ['--app-dir']).stderr!;
+    expect(missing).toMatch(/error\S* option '--app-dir <path>' argument missing\n\S*fix\S* {3}run the command with --help/);
+  });
+});
