@@ -6,6 +6,7 @@ import { ConfigError } from '../shared/errors.js';
 import { clientResponseHeaders } from './headers.js';
 import { BodyTooLarge, hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';
+import { OutboundProxyFailure } from './outbound-proxy.js';
 import { pathOnly } from './paths.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamCaller } from './upstream-call.js';
@@ -70,9 +71,10 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
     let answer: Awaited<ReturnType<UpstreamCaller['json']>>;
     try {
       answer = await caller.json(path);
-    } catch {
+    } catch (error) {
       exchange.outcome = 'upstream_error';
-      sendError(res, 502, 'The relay could not reach the upstream API.', 'relay_error', 'upstream_unreachable');
+      if (error instanceof OutboundProxyFailure) sendError(res, 502, error.message, 'relay_error', error.code);
+      else sendError(res, 502, 'The relay could not reach the upstream API.', 'relay_error', 'upstream_unreachable');
       return;
     }
     const { status, headers, json } = answer;

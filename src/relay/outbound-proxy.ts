@@ -68,3 +68,13 @@ export function describeProxyFailure(proxy: OutboundProxy, error: Error): { mess
   }
   return undefined;
 }
+
+/** A call the relay made on its own behalf (upstream-call.ts) failed because of the proxy; `message` names it. */
+export class OutboundProxyFailure extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}

@@ -205,6 +205,46 @@ describe.skipIf(!hasTinyproxy)('outbound proxy', () => {
       expect(JSON.parse(body)).toMatchObject({ error: { code: 'proxy_refused' } });
     });
 
+    it('answers 502 naming the proxy, without its credentials, on the Ollama, Anthropic and model-list routes in their own shapes', async () => {
+      const refused = await relay({
+        OPENAI_BASE_URL: secure.url,
+        HTTPS_PROXY: refusing.url.replace('//', `//${PROXY_USER}:${PROXY_PASSWORD}@`),
+        RELAY_OLLAMA_PATH: `/${OLLAMA_SECRET}`,
+        RELAY_ANTHROPIC_MODELS: 'haiku=gpt-fake',
+        RELAY_MODELS: 'gpt-fake',
+      });
+      // RELAY_MODELS: the relay lists the models itself, through the proxy.
+      const models = await fetch(`${refused.url}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(models.status).toBe(502);
+      expect(((await models.json()) as { error: { code: string } }).error.code).toBe('proxy_refused');
+
+      const ollama = await fetch(`${refused.url}/${OLLAMA_SECRET}/api/chat`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'gpt-fake', stream: false, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(ollama.status).toBe(502);
+      const ollamaError = ((await ollama.json()) as { error: string }).error;
+      expect(ollamaError).toContain(`http://127.0.0.1:${refusing.port}`);
+      expect(ollamaError).toContain('403');
+
+      const anthropic = await fetch(`${refused.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': TOKEN, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'haiku', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(anthropic.status).toBe(502);
+      const anthropicBody = (await anthropic.json()) as { type: string; error: { type: string; message: string } };
+      expect(anthropicBody).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+      expect(anthropicBody.error.message).toContain(`http://127.0.0.1:${refusing.port}`);
+      expect(anthropicBody.error.message).toContain('403');
+
+      for (const message of [ollamaError, anthropicBody.error.message]) {
+        expect(message).not.toContain(String(secure.port));
+        expect(message).not.toContain(PROXY_PASSWORD);
+      }
+      expect(refused.output()).not.toContain(PROXY_PASSWORD);
+    });
+
     it('answers 502 naming the proxy when nothing listens there', async () => {
       const port = await freePort();
       const stranded = await relay({ OPENAI_BASE_URL: secure.url, HTTPS_PROXY: `http://${PROXY_USER}:${PROXY_PASSWORD}@127.0.0.1:${port}` });

@@ -11,6 +11,7 @@ import { createUsageTap, type UsageTap } from '../access/usage-tap.js';
 import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, type ModelPolicy } from '../models.js';
 import { sendJson } from '../openai-error.js';
+import { OutboundProxyFailure } from '../outbound-proxy.js';
 import { pathOnly } from '../paths.js';
 import { clientCloseSignal, type Exchange } from '../exchange.js';
 import { sseEvents } from '../sse.js';
@@ -211,6 +212,11 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
         if (signal.aborted) return;
         if (error instanceof AnthropicFailure) {
           sendAnthropicError(res, error);
+          return;
+        }
+        if (error instanceof OutboundProxyFailure) {
+          exchange.outcome = 'upstream_error';
+          sendAnthropicError(res, new AnthropicFailure(502, 'api_error', error.message));
           return;
         }
         const code = (error as { code?: unknown }).code;

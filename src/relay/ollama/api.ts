@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, resolveModel, type ModelPolicy } from '../models.js';
 import { sendJson } from '../openai-error.js';
+import { OutboundProxyFailure } from '../outbound-proxy.js';
 import { pathOnly } from '../paths.js';
 import { clientCloseSignal, type Exchange } from '../exchange.js';
 import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
@@ -261,6 +262,11 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
         if (signal.aborted) return;
         if (error instanceof OllamaFailure) {
           sendOllamaError(res, error.status, error.message);
+          return;
+        }
+        if (error instanceof OutboundProxyFailure) {
+          exchange.outcome = 'upstream_error';
+          sendOllamaError(res, 502, error.message);
           return;
         }
         const code = (error as { code?: string }).code ?? '';
