@@ -13,8 +13,9 @@ export default {
     'src/relay/cors.ts',
     'src/relay/access/limiter.ts',
     // The model policy: parsing, resolving and filtering (refuseModel and the gate below write responses).
-    'src/relay/models.ts:1-35',
-    'src/relay/models.ts:42-59',
+    // Line ranges: move them when models.ts changes above its gate.
+    'src/relay/models.ts:1-36',
+    'src/relay/models.ts:43-58',
     'src/shared/env-local.ts',
     'src/relay/ollama/translate.ts',
     'src/relay/anthropic/request.ts',
