@@ -10,6 +10,7 @@ export const FAST_TESTS = [
   'test/access/token-registry.test.ts',
   'test/access/usage-tap.test.ts',
   'test/commands/flags.test.ts',
+  'test/commands/output.test.ts',
   'test/compat/settings.test.ts',
   'test/deploy-env.test.ts',
   'test/dns-check.test.ts',

@@ -11,7 +11,7 @@ import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { RELAY_VERSION } from '../shared/version.js';
 import { tokenFingerprint } from '../shared/token.js';
-import { printSummary, progressEvents } from './output.js';
+import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -120,17 +120,10 @@ function hostAddress(target: string | undefined): string {
 }
 
 function printToken(origin: 'kept' | 'generated' | 'rotated', token: string, host: Host, appDir: string): void {
-  const fp = tokenFingerprint(token);
   if (origin === 'kept') {
-    process.stdout.write(`RELAY_TOKEN kept (${fp})\n`);
+    process.stdout.write(`RELAY_TOKEN kept (${tokenFingerprint(token)})\n`);
     return;
   }
-  const where = `sudo grep RELAY_TOKEN ${appDir}/.env  (on ${host.label})`;
-  // Shown once, and only to a person at a terminal; logs and CI output get the fingerprint.
-  if (process.stdout.isTTY) {
-    process.stdout.write(`RELAY_TOKEN ${origin} (${fp}); clients send it as "Authorization: Bearer <token>":\n  ${token}\n`);
-    process.stdout.write(chalk.dim(`It is not shown again; read it later with: ${where}\n`));
-  } else {
-    process.stdout.write(`RELAY_TOKEN ${origin} (${fp}); read it with: ${where}\n`);
-  }
+  const kept = `clients send it as "Authorization: Bearer <token>"; read it again with: sudo grep RELAY_TOKEN ${appDir}/.env  (on ${host.label})`;
+  printSecretOnce({ label: `RELAY_TOKEN ${origin}`, value: token, kept, show: terminalMayShowSecret() });
 }

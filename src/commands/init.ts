@@ -15,9 +15,8 @@ import { buildInstallPlan, parseDockerSource, type DockerSource } from '../plan/
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } from '../relay-endpoint.js';
-import { tokenFingerprint } from '../shared/token.js';
 import { addCertOptions, certSettings, issueCertificate, type CertOptions } from './cert.js';
-import { printSummary, progressEvents, terminalSafe } from './output.js';
+import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret, terminalSafe } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -210,11 +209,9 @@ async function verifyStream(endpoint: RelayEndpoint, token: string, model: strin
 
 function printNextSteps(origin: string, token: string, onlyFingerprint: boolean, envFile: string): void {
   const base = `${origin}/v1`;
-  const shown = process.stdout.isTTY && !onlyFingerprint;
+  process.stdout.write(`\nBase URL: ${chalk.bold(base)}\n`);
+  printSecretOnce({ label: 'RELAY_TOKEN', value: token, kept: `saved to ${envFile} (mode 600)`, show: terminalMayShowSecret(onlyFingerprint) });
   const out = [
-    '',
-    `Base URL: ${chalk.bold(base)}`,
-    shown ? `Token (shown once; also saved to ${envFile} as RELAY_TOKEN): ${chalk.bold(token)}` : `Token: ${tokenFingerprint(token)}, saved to ${envFile} as RELAY_TOKEN (mode 600)`,
     '',
     'Point your clients at it:',
     `  LibreChat (.env)     OPENAI_REVERSE_PROXY=${base}   OPENAI_API_KEY=<RELAY_TOKEN>`,

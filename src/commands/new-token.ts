@@ -1,12 +1,10 @@
 // Where a new token goes, decided before the host is touched: on a terminal it is shown once;
 // without one it must go where the operator said (--save FILE, --print), or nothing changes.
-import chalk from 'chalk';
 import { ConfigError, RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { runPlan, type PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
-import { tokenFingerprint } from '../shared/token.js';
-import { printSummary, progressEvents } from './output.js';
+import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret } from './output.js';
 import { saveToEnvFile } from './env-file.js';
 
 export interface TokenDestination {
@@ -32,7 +30,7 @@ export function savedTokenName(name: string): string {
 export function tokenDestination(
   name: string,
   options: { save?: string; variable?: string; print?: boolean },
-  terminal = process.stdout.isTTY === true,
+  terminal = terminalMayShowSecret(),
 ): TokenDestination {
   const print = options.print === true;
   const destination: TokenDestination = { name, print, show: terminal && !print };
@@ -55,14 +53,13 @@ export function reportStream(destination: TokenDestination): NodeJS.WriteStream 
  * fail, the operator still holds the value the host may already accept.
  */
 export async function deliverToken(destination: TokenDestination, token: string): Promise<void> {
-  const out = reportStream(destination);
-  const fingerprint = tokenFingerprint(token);
-  if (destination.save) {
-    await saveToEnvFile(destination.save.file, destination.save.variable, token);
-    out.write(`New token "${destination.name}" ${fingerprint} saved to ${destination.save.file} as ${destination.save.variable} (mode 600).\n`);
-  }
+  const { save } = destination;
+  if (save) await saveToEnvFile(save.file, save.variable, token);
   if (destination.print) process.stdout.write(`${token}\n`);
-  else if (destination.show) process.stdout.write(`New token "${destination.name}" (${fingerprint}), shown once:\n  ${chalk.bold(token)}\n`);
+  if (save || destination.show) {
+    const kept = save ? `saved to ${save.file} as ${save.variable} (mode 600)` : 'the host keeps only its hash';
+    printSecretOnce({ label: `New token "${destination.name}"`, value: token, kept, show: destination.show }, reportStream(destination));
+  }
 }
 
 /** One line for an error's fix: where the operator finds the value that is now live. */

@@ -4,6 +4,7 @@ import { stripVTControlCharacters } from 'node:util';
 import chalk from 'chalk';
 import { formatDuration } from '../shared/duration.js';
 import { RelayError } from '../shared/errors.js';
+import { tokenFingerprint } from '../shared/token.js';
 import type { PlanEvents, PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
 
@@ -82,6 +83,35 @@ export function progressEvents(out: NodeJS.WriteStream = process.stdout): PlanEv
       out.write(`${mark} ${step.title} (${what}) ${chalk.dim(formatDuration(durationMs))}\n`);
     },
   };
+}
+
+/** Whether a new secret may be shown: stdout is a person's terminal, and not only its fingerprint was asked for. */
+export function terminalMayShowSecret(fingerprintOnly = false): boolean {
+  return process.stdout.isTTY === true && !fingerprintOnly;
+}
+
+/**
+ * A new secret, once: its label, fingerprint and where it is `kept`, and the value itself only when
+ * `show` (see terminalMayShowSecret). Logs, pipes and CI output get the fingerprint, never the value.
+ */
+export function printSecretOnce(secret: { label: string; value: string; kept: string; show: boolean }, out: NodeJS.WritableStream = process.stdout): void {
+  const head = `${secret.label} (${tokenFingerprint(secret.value)})`;
+  if (secret.show) out.write(`${head}, shown once; ${secret.kept}:\n  ${chalk.bold(secret.value)}\n`);
+  else out.write(`${head}; ${secret.kept}\n`);
+}
+
+/**
+ * Rows (the first is the header) as columns two spaces apart, each as wide as its widest cell;
+ * the columns in `alignRight` (numbers) align right. Cells may come from a host or a client (a
+ * model name), so each is made terminalSafe first.
+ */
+export function printTable(rows: string[][], options: { alignRight?: number[]; out?: NodeJS.WritableStream } = {}): void {
+  const { alignRight = [], out = process.stdout } = options;
+  const safe = rows.map((row) => row.map((cell) => terminalSafe(cell)));
+  const widths = safe[0]!.map((_, i) => Math.max(...safe.map((row) => row[i]!.length)));
+  for (const row of safe) {
+    out.write(`${row.map((cell, i) => (alignRight.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
+  }
 }
 
 export function printSummary(result: PlanResult, out: NodeJS.WriteStream = process.stdout): void {

@@ -8,6 +8,7 @@ import { describePlan } from '../plan/render-plan.js';
 import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { readCaFile } from '../relay-endpoint.js';
 import { appliedButUnchecked, applyNewToken, reportStream, tokenDestination } from './new-token.js';
+import { terminalMayShowSecret } from './output.js';
 import { rotateNamedToken } from './token.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -69,7 +70,7 @@ Examples:
         return;
       }
       const graceMs = parseDuration(options.grace, '--grace');
-      const terminal = process.stdout.isTTY === true && !options.quietToken;
+      const terminal = terminalMayShowSecret(options.quietToken);
       const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, terminal);
       const out = reportStream(destination);
       const project = await projectSettings();

@@ -18,7 +18,7 @@ import { requireRelayAppDir } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
-import { printSummary, progressEvents } from './output.js';
+import { printSummary, printTable, progressEvents } from './output.js';
 import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -190,6 +190,5 @@ function printListing(rows: TokenListing[]): void {
   const day = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '));
   const table = [['NAME', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED', 'RPM', 'CONCURRENCY']];
   for (const row of rows) table.push([row.name, row.state, day(row.created), day(row.expires), day(row.lastUsed), String(row.rpm ?? '-'), String(row.concurrency ?? '-')]);
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
-  for (const line of table) process.stdout.write(`${line.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  printTable(table);
 }

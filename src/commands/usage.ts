@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../shared/duration.js';
 import { readUsage } from '../operations/tokens.js';
 import type { UsageReport } from '../shared/usage-report.js';
+import { printTable } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface UsageFlags extends TargetOptions {
@@ -44,6 +45,5 @@ function printReport(report: UsageReport): void {
   }
   const table = [['TOKEN', 'MODEL', 'REQUESTS', 'ERRORS', 'PROMPT', 'COMPLETION', 'NOT REPORTED', 'BYTES OUT']];
   for (const r of report.rows) table.push([r.token, r.model || '-', String(r.requests), String(r.errors), String(r.promptTokens), String(r.completionTokens), String(r.notReported), String(r.bytesOut)]);
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
-  for (const line of table) process.stdout.write(`${line.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}\n`);
+  printTable(table, { alignRight: [2, 3, 4, 5, 6, 7] });
 }
