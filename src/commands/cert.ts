@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { ConfigError } from '../shared/errors.js';
+import { wholeNumber } from '../shared/whole-number.js';
 import { requireRelayAppDir } from '../operations/deploy.js';
 import { checkDomainName } from '../dns-check.js';
 import { certPreflight, certSteps, verifyHttps, type CertSettings } from '../operations/cert.js';
@@ -13,7 +14,7 @@ import { readCaFile } from '../relay-endpoint.js';
 import { hostOutputTo, printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir, wholeNumber } from './flags.js';
+import { appDirOption, chooseAppDir } from './flags.js';
 
 export interface CertOptions {
   domain?: string;

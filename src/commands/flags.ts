@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { APP_DIR_FIX, appDirRefusal } from '../app-dir.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import type { ProjectSettings } from '../project-file.js';
+import { wholeNumber } from '../shared/whole-number.js';
 
 /**
  * A flag value refused by its argParser. commander prints "error: option ... is invalid. <message>";
@@ -27,13 +28,6 @@ export function appDirOption(): Option {
 /** --app-dir, else relay.json's appDir, else the default; the first two were checked when read. */
 export function chooseAppDir(flag: string | undefined, project: ProjectSettings): string {
   return flag ?? project.appDir ?? DEFAULT_APP_DIR;
-}
-
-/** The whole number `text` spells (digits only), when it lies in min..max; else undefined. */
-export function wholeNumber(text: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (!/^\d{1,15}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= min && n <= max ? n : undefined;
 }
 
 /** An option taking a whole number in min..max, e.g. `--rpm <n>`; `example` is a good value. */

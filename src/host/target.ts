@@ -1,5 +1,6 @@
 // `--host [user@]host[:port]`: what the operator types, split into its parts.
 import { ConfigError } from '../shared/errors.js';
+import { wholeNumber } from '../shared/whole-number.js';
 
 export interface Target {
   user?: string;
@@ -56,8 +57,8 @@ export function parseTarget(text: string): Target {
   const target: Target = { host };
   if (user !== undefined) target.user = user;
   if (portText !== undefined) {
-    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-    if (!(port >= 1 && port <= 65_535)) fail(`the port must be a whole number from 1 to 65535; got "${portText}"`);
+    const port = wholeNumber(portText, 1, 65_535);
+    if (port === undefined) fail(`the port must be a whole number from 1 to 65535; got "${portText}"`);
     target.port = port;
   }
   return target;

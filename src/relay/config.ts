@@ -9,6 +9,7 @@ import { parseAnthropicModels, type AnthropicModels } from './anthropic/models.j
 import { outboundProxyFor, type OutboundProxy } from './outbound-proxy.js';
 import { type DumpConfig, parseDump } from '../shared/dump-settings.js';
 import { parseUpstream, type UpstreamUrl } from '../shared/upstream-url.js';
+import { wholeNumber } from '../shared/whole-number.js';
 
 export interface Upstream extends UpstreamUrl {
   /** The outbound proxy every upstream call goes through (HTTPS_PROXY / HTTP_PROXY, minus NO_PROXY). */
@@ -156,8 +157,8 @@ function withProxy(upstream: Upstream, env: NodeJS.ProcessEnv): Upstream {
 
 function parsePort(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return DEFAULT_PORT;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  const port = wholeNumber(text.trim(), 0, 65_535);
+  if (port === undefined) {
     throw new ConfigError(`PORT must be a whole number from 0 to 65535; got "${text}"`);
   }
   return port;

@@ -1,5 +1,6 @@
 // Shared: RELAY_DUMP's rules; `relay deploy --set` refuses a bad value before the host is touched, the relay at start.
 import { ConfigError } from './errors.js';
+import { wholeNumber } from './whole-number.js';
 
 export type DumpMode = 'headers' | 'bodies';
 
@@ -20,8 +21,8 @@ export function parseDump(mode: string | undefined, maxBody: string | undefined)
       fix: 'Set RELAY_DUMP=headers (or bodies) while debugging a client, and RELAY_DUMP=off (or nothing) otherwise.',
     });
   }
-  const limit = maxBody?.trim() ? Number(maxBody) : DEFAULT_DUMP_MAX_BODY;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BODY_LIMIT) {
+  const limit = maxBody?.trim() ? wholeNumber(maxBody.trim(), 1, MAX_BODY_LIMIT) : DEFAULT_DUMP_MAX_BODY;
+  if (limit === undefined) {
     throw new ConfigError(`RELAY_DUMP_MAX_BODY must be a whole number of bytes from 1 to ${MAX_BODY_LIMIT}; got "${maxBody?.slice(0, 20)}"`, {
       fix: `Leave it unset for ${DEFAULT_DUMP_MAX_BODY} bytes per body, or set e.g. RELAY_DUMP_MAX_BODY=16384.`,
     });

@@ -52,4 +52,9 @@ describe('access settings from the environment', () => {
     expect(() => loadAccessConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
     expect(() => loadAccessConfig({ RELAY_PASSTHROUGH_RPM: '0' })).toThrow(/RELAY_PASSTHROUGH_RPM/);
   });
+
+  it('reads the passthrough limits as digits only', () => {
+    for (const rpm of ['1e3', '0x10', '60.0']) expect(() => loadAccessConfig({ RELAY_PASSTHROUGH_RPM: rpm }), rpm).toThrow(/RELAY_PASSTHROUGH_RPM/);
+    expect(loadAccessConfig({ RELAY_PASSTHROUGH_CONCURRENCY: ' 4 ' }).passthroughLimits).toEqual({ concurrency: 4 });
+  });
 });

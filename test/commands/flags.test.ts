@@ -2,8 +2,9 @@
 // in the error + fix shape, before any action runs.
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { appDirOption, chooseAppDir, wholeNumber, wholeNumberOption } from '../../src/commands/flags.js';
+import { appDirOption, chooseAppDir, wholeNumberOption } from '../../src/commands/flags.js';
 import { printCommanderError } from '../../src/commands/output.js';
+import { wholeNumber } from '../../src/shared/whole-number.js';
 
 /** Parses argv with `options` the way src/cli.ts does; returns the option values or what was printed. */
 function parse(options: ReturnType<typeof appDirOption>[], argv: string[]): { values?: Record<string, unknown>; stderr?: string } {

@@ -37,4 +37,9 @@ describe('environment', () => {
     expect(() => loadRelayConfig({ OPENAI_API_KEY: 'k', PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadRelayConfig({ OPENAI_API_KEY: 'k', RELAY_IDLE_TIMEOUT: 'soon' })).toThrow(/RELAY_IDLE_TIMEOUT/);
   });
+
+  it('reads PORT as digits only, like every whole number relay takes', () => {
+    for (const port of ['1e3', '0x50', '-0', '8080.0', '+80']) expect(() => loadRelayConfig({ OPENAI_API_KEY: 'k', PORT: port }), port).toThrow(/PORT/);
+    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', PORT: ' 8080 ' }).port).toBe(8080);
+  });
 });

@@ -2,6 +2,7 @@
 import { ConfigError } from '../../shared/errors.js';
 import type { RelayMode } from './access-mode.js';
 import type { TokenLimits } from '../../shared/tokens-file.js';
+import { wholeNumber } from '../../shared/whole-number.js';
 
 export interface AccessConfig {
   /** RELAY_MODE: 'relay' (default) or 'passthrough'. */
@@ -38,7 +39,7 @@ export function loadAccessConfig(env: NodeJS.ProcessEnv): AccessConfig {
 
 function limit(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a whole number of at least 1; got "${value}"`);
+  const n = wholeNumber(value.trim(), 1);
+  if (n === undefined) throw new ConfigError(`${name} must be a whole number of at least 1; got "${value}"`);
   return n;
 }
