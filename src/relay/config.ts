@@ -17,7 +17,7 @@ export interface Upstream extends UpstreamUrl {
 }
 
 export interface Timeouts {
-  /** TCP+TLS connect to the upstream. */
+  /** TCP+TLS connect to the upstream; through an outbound proxy, its answer to CONNECT as well. */
   connectMs: number;
   /** Request sent -> upstream response headers. Long for non-streamed reasoning answers. */
   firstByteMs: number;

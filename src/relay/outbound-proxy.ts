@@ -1,6 +1,8 @@
 // The relay's way out to its one upstream: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case, the
 // lower-case one first, as undici and curl read them). Decided once at start-up for the upstream's
 // origin, so HTTP calls (undici's ProxyAgent) and the Realtime tunnel always agree.
+import { DecoratorHandler, Pool, type Dispatcher } from 'undici';
+import { formatDuration } from '../shared/duration.js';
 import { parseProxyUrl } from '../shared/upstream-url.js';
 
 export interface OutboundProxy {
@@ -53,17 +55,58 @@ const TUNNEL_REFUSED = /Proxy response \((\d{3})\)/;
 // Only the proxy's own socket is opened by the relay, so these are about the proxy.
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_PRX_TLS', 'UND_ERR_PRX_CONN']);
 
+/** The proxy took the connection but did not answer the relay's CONNECT in time. */
+export class ProxyTunnelTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the outbound proxy did not answer CONNECT within ${timeoutMs} ms`);
+  }
+}
+
+/** The proxy client's headers timeout can only be a CONNECT left unanswered: say so. */
+class TunnelTimeoutHandler extends DecoratorHandler {
+  constructor(
+    handler: Dispatcher.DispatchHandler,
+    private readonly timeoutMs: number,
+  ) {
+    super(handler);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    const timedOut = (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
+    // DecoratorHandler's types leave out the methods it forwards.
+    (DecoratorHandler.prototype as Dispatcher.DispatchHandler).onResponseError!.call(this, controller, timedOut ? new ProxyTunnelTimeout(this.timeoutMs) : error);
+  }
+}
+
+/**
+ * The client that talks to the proxy itself, for CONNECT only (undici's ProxyAgent `clientFactory`,
+ * and the Realtime tunnel). The proxy must answer within `timeoutMs` (RELAY_CONNECT_TIMEOUT), where
+ * undici would wait its 300 s default headers timeout on a proxy that accepts and never answers.
+ */
+export function proxyTunnelClient(origin: string | URL, timeoutMs: number, options: Pool.Options = {}): Dispatcher {
+  return new Pool(origin, { ...options, headersTimeout: timeoutMs }).compose(
+    (dispatch) => (opts, handler) => dispatch(opts, new TunnelTimeoutHandler(handler, timeoutMs)),
+  );
+}
+
 /**
  * What to tell the client when a call through the proxy failed because of the proxy: it refused
- * the tunnel, or could not be reached. Undefined for other failures (timeouts, bad requests).
+ * the tunnel, could not be reached, or left the CONNECT unanswered. Undefined for other failures
+ * (the upstream's timeouts, bad requests).
  */
 export function describeProxyFailure(proxy: OutboundProxy, error: Error): { message: string; code: string } | undefined {
+  const cause = (error as { cause?: unknown }).cause;
+  const timeout = error instanceof ProxyTunnelTimeout ? error : cause instanceof ProxyTunnelTimeout ? cause : undefined;
+  if (timeout !== undefined) {
+    return { message: `The relay's outbound proxy ${proxy.label} did not answer its CONNECT within ${formatDuration(timeout.timeoutMs)}.`, code: 'proxy_timeout' };
+  }
   const refused = TUNNEL_REFUSED.exec(error.message)?.[1] ?? TUNNEL_REFUSED.exec(String((error as { cause?: Error }).cause?.message))?.[1];
   if (refused !== undefined) {
     return { message: `The relay's outbound proxy ${proxy.label} refused the connection to the upstream API (it answered ${refused}).`, code: 'proxy_refused' };
   }
-  const { code, cause } = error as { code?: string; cause?: { code?: string } };
-  if (CONNECT_FAILURES.has(code ?? '') || CONNECT_FAILURES.has(cause?.code ?? '')) {
+  const { code } = error as { code?: string };
+  const causeCode = (cause as { code?: string } | undefined)?.code;
+  if (CONNECT_FAILURES.has(code ?? '') || CONNECT_FAILURES.has(causeCode ?? '')) {
     return { message: `The relay could not reach its outbound proxy ${proxy.label}.`, code: 'proxy_unreachable' };
   }
   return undefined;

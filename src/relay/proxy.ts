@@ -13,7 +13,7 @@ import { hasBody } from './json-body.js';
 import { createUsageTap } from './access/usage-tap.js';
 import type { Exchange, UpstreamCall } from './exchange.js';
 import { sendError } from './openai-error.js';
-import { describeProxyFailure, type OutboundProxy } from './outbound-proxy.js';
+import { describeProxyFailure, proxyTunnelClient, type OutboundProxy } from './outbound-proxy.js';
 
 export interface ForwarderHooks {
   /** An event stream started; the returned function is called when it ends. */
@@ -43,8 +43,12 @@ export function createUpstreamAgent(timeouts: Timeouts, proxy?: OutboundProxy): 
     allowH2: true,
   };
   // Through the proxy, an HTTPS upstream is reached by CONNECT and TLS inside the tunnel (HTTP/2
-  // still offered); a plain-HTTP one as absolute-URI requests. The same timeouts either way.
-  if (proxy !== undefined) return new ProxyAgent({ ...options, uri: proxy.url.href, connectTimeout: timeouts.connectMs });
+  // still offered); a plain-HTTP one as absolute-URI requests. The same timeouts either way, and
+  // the proxy's answer to CONNECT is part of connecting (RELAY_CONNECT_TIMEOUT).
+  if (proxy !== undefined) {
+    const clientFactory = (origin: URL, opts: object) => proxyTunnelClient(origin, timeouts.connectMs, opts);
+    return new ProxyAgent({ ...options, uri: proxy.url.href, connectTimeout: timeouts.connectMs, clientFactory });
+  }
   return new Agent(options);
 }
 

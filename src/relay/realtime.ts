@@ -205,7 +205,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
           setTimeout(() => client.destroy(), 1_000).unref();
         });
       };
-      openUpstreamSocket(upstreamUrl, upstream.proxy, opening.signal).then(
+      openUpstreamSocket(upstreamUrl, upstream.proxy, timeouts.connectMs, opening.signal).then(
         (socket) => (client.destroyed || outcome !== undefined ? socket.destroy() : join(socket)),
         (error: Error) => {
           clearTimeout(timer);

@@ -1,9 +1,8 @@
 // A raw socket to the upstream for the Realtime handshake: direct, or through the outbound proxy's
-// CONNECT tunnel (undici's Client.connect), with TLS to the upstream inside it for https.
+// CONNECT tunnel (undici's connect), with TLS to the upstream inside it for https.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Client } from 'undici';
-import type { OutboundProxy } from './outbound-proxy.js';
+import { proxyTunnelClient, type OutboundProxy } from './outbound-proxy.js';
 
 /** The proxy answered the CONNECT with something else than 200. */
 export class TunnelRefusedError extends Error {
@@ -22,12 +21,12 @@ function whenReady(socket: Socket, event: 'connect' | 'secureConnect'): Promise<
   });
 }
 
-async function tunnel(proxy: OutboundProxy, hostPort: string, signal: AbortSignal): Promise<Socket> {
-  const client = new Client(proxy.url.origin);
+async function tunnel(proxy: OutboundProxy, hostPort: string, connectMs: number, signal: AbortSignal): Promise<Socket> {
+  const client = proxyTunnelClient(proxy.url.origin, connectMs, { connect: { timeout: connectMs } });
   try {
     const headers: Record<string, string> = { host: hostPort };
     if (proxy.authorization !== undefined) headers['proxy-authorization'] = proxy.authorization;
-    const { socket, statusCode } = await client.connect({ path: hostPort, headers, signal });
+    const { socket, statusCode } = await client.connect({ origin: proxy.url.origin, path: hostPort, headers, signal });
     if (statusCode !== 200) {
       socket.destroy();
       throw new TunnelRefusedError(statusCode);
@@ -38,8 +37,8 @@ async function tunnel(proxy: OutboundProxy, hostPort: string, signal: AbortSigna
   }
 }
 
-/** Resolves once the socket can carry the upgrade request; `signal` gives up on the way. */
-export async function openUpstreamSocket(origin: URL, proxy: OutboundProxy | undefined, signal: AbortSignal): Promise<Socket> {
+/** Resolves once the socket can carry the upgrade request; `signal` gives up on the way, the proxy has `connectMs` to open its tunnel. */
+export async function openUpstreamSocket(origin: URL, proxy: OutboundProxy | undefined, connectMs: number, signal: AbortSignal): Promise<Socket> {
   const secure = origin.protocol === 'https:';
   const port = Number(origin.port) || (secure ? 443 : 80);
   const hostname = origin.hostname.replace(/^\[(.+)\]$/, '$1');
@@ -49,7 +48,7 @@ export async function openUpstreamSocket(origin: URL, proxy: OutboundProxy | und
     signal.addEventListener('abort', () => socket.destroy(), { once: true });
     return whenReady(socket, secure ? 'secureConnect' : 'connect');
   }
-  const tunnelled = await tunnel(proxy, `${origin.hostname}:${port}`, signal);
+  const tunnelled = await tunnel(proxy, `${origin.hostname}:${port}`, connectMs, signal);
   if (!secure) return tunnelled;
   const socket = tlsConnect({ socket: tunnelled, ...tls });
   signal.addEventListener('abort', () => socket.destroy(), { once: true });

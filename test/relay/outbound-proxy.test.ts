@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +44,14 @@ describe.skipIf(!hasTinyproxy)('outbound proxy', () => {
     const addresses = upstream.seen.slice(from).map((seen) => seen.remoteAddress);
     expect(addresses.length).toBeGreaterThan(0);
     expect(new Set(addresses)).toEqual(new Set([PROXY_EXIT]));
+  };
+  /** The status and JSON body a Realtime WebSocket is refused with. */
+  const realtimeRefusal = async (relayProcess: RelayProcess) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${relayProcess.port}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const [, answer] = (await once(ws, 'unexpected-response')) as [unknown, IncomingMessage];
+    let body = '';
+    for await (const piece of answer) body += String(piece);
+    return { status: answer.statusCode, body: JSON.parse(body) as unknown };
   };
   const connects = (upstream: FakeOpenAI, through = proxy) =>
     through.requests().filter((line) => line === `CONNECT 127.0.0.1:${upstream.port} HTTP/1.1`).length;
@@ -197,12 +207,7 @@ describe.skipIf(!hasTinyproxy)('outbound proxy', () => {
       expect(error.message).not.toContain(String(secure.port));
       expect(connects(secure, refusing)).toBeGreaterThan(0);
 
-      const ws = new WebSocket(`ws://127.0.0.1:${refused.port}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      const [, answer] = (await once(ws, 'unexpected-response')) as [unknown, import('node:http').IncomingMessage];
-      expect(answer.statusCode).toBe(502);
-      let body = '';
-      for await (const piece of answer) body += String(piece);
-      expect(JSON.parse(body)).toMatchObject({ error: { code: 'proxy_refused' } });
+      expect(await realtimeRefusal(refused)).toMatchObject({ status: 502, body: { error: { code: 'proxy_refused' } } });
     });
 
     it('answers 502 naming the proxy, without its credentials, on the Ollama, Anthropic and model-list routes in their own shapes', async () => {
@@ -243,6 +248,29 @@ describe.skipIf(!hasTinyproxy)('outbound proxy', () => {
         expect(message).not.toContain(PROXY_PASSWORD);
       }
       expect(refused.output()).not.toContain(PROXY_PASSWORD);
+    });
+
+    it('answers 502 naming the proxy when it takes the connection and never answers the CONNECT (RELAY_CONNECT_TIMEOUT)', async () => {
+      const held: Socket[] = [];
+      const silent = createServer((socket) => held.push(socket));
+      silent.listen(0, '127.0.0.1');
+      await once(silent, 'listening');
+      const { port } = silent.address() as { port: number };
+      try {
+        const hung = await relay({ OPENAI_BASE_URL: secure.url, HTTPS_PROXY: `http://127.0.0.1:${port}`, RELAY_CONNECT_TIMEOUT: '1s' });
+        const response = await fetch(`${hung.url}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(response.status).toBe(502);
+        const { error } = (await response.json()) as { error: { message: string; code: string } };
+        expect(error.code).toBe('proxy_timeout');
+        expect(error.message).toContain(`http://127.0.0.1:${port}`);
+        expect(error.message).not.toContain(String(secure.port));
+        expect(held.length).toBeGreaterThan(0);
+
+        expect(await realtimeRefusal(hung)).toMatchObject({ status: 502, body: { error: { code: 'proxy_timeout' } } });
+      } finally {
+        for (const socket of held) socket.destroy();
+        silent.close();
+      }
     });
 
     it('answers 502 naming the proxy when nothing listens there', async () => {
