@@ -273,6 +273,30 @@ describe('relay settings with deploy --set', () => {
     expect(await chat('gpt-other')).toBe(200);
   }, 600_000);
 
+  it('RELAY_DUMP=bodies: relay logs --dump shows each exchange redacted, plain relay logs does not; off again', async () => {
+    const on = await relay(['deploy', ...target(), '--base-image', nodeImage, '--set', 'RELAY_DUMP=bodies']);
+    expect(on.exitCode, ok(on)).toBe(0);
+    expect(await chat('gpt-fake')).toBe(200);
+    const dump = await relay(['logs', ...target(), '--dump', '-n', '30']);
+    expect(dump.exitCode, ok(dump)).toBe(0);
+    const lines = dump.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+    expect(lines.every((line) => line.msg === 'dump')).toBe(true);
+    expect(lines.find((line) => line.path === '/v1/chat/completions')).toMatchObject({
+      status: 200,
+      token: 'default',
+      request: { headers: { authorization: 'Bearer [redacted]' }, body: { model: 'gpt-fake', messages: [] } },
+      response: { body: { object: 'chat.completion' } },
+    });
+    const plain = await relay(['logs', ...target(), '-n', '30']);
+    expect(plain.stdout).toContain('"msg":"request"');
+    expect(plain.stdout).not.toContain('"msg":"dump"');
+    const off = await relay(['deploy', ...target(), '--base-image', nodeImage, '--set', 'RELAY_DUMP=off']);
+    expect(off.exitCode, ok(off)).toBe(0);
+    expect(await chat('gpt-fake')).toBe(200);
+    // The container was started again without it: no dump line since.
+    expect((await relay(['logs', ...target(), '--dump'])).stdout).toBe('');
+  }, 900_000);
+
   it('refuses a key that is not a relay setting, changing nothing', async () => {
     const r = await relay(['deploy', ...target(), '--base-image', nodeImage, '--set', 'OTHER_SECRET=x']);
     expect(r.exitCode).toBe(1);
