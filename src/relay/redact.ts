@@ -13,9 +13,20 @@ const MIN_SECRET_LENGTH = 4;
 // Not a bare `token`: OpenAI's logprobs carry `"token":"Hello"`; relay tokens are redacted by value.
 const SECRET_NAME = /(^|-)(api-?key|secret|password|passwd|authorization|access-token|refresh-token|id-token|session-token|private-key|cookie2?|set-cookie2?)$/;
 
+// The same few names (id, object, choices, delta, content...) come back in every event of every stream.
+const nameVerdicts = new Map<string, boolean>();
+const NAME_VERDICTS_MAX = 10_000;
+
 export function isSecretName(name: string): boolean {
-  const normal = name.toLowerCase().replaceAll('_', '-');
-  return CREDENTIALS.has(normal) || SECRET_NAME.test(normal);
+  let secret = nameVerdicts.get(name);
+  if (secret === undefined) {
+    const normal = name.toLowerCase().replaceAll('_', '-');
+    secret = CREDENTIALS.has(normal) || SECRET_NAME.test(normal);
+    // A client could send endless distinct names: the memory starts over rather than grow.
+    if (nameVerdicts.size >= NAME_VERDICTS_MAX) nameVerdicts.clear();
+    nameVerdicts.set(name, secret);
+  }
+  return secret;
 }
 
 // `Bearer <value>` anywhere in text (Basic values are blanked by their header's name).
@@ -36,9 +47,20 @@ export interface Redactor {
   value(value: unknown): unknown;
 }
 
+// A string none of the shapes above can match in, which is most of a dump (ids, roles, text):
+// one test instead of a pass per shape.
+const MAYBE_SHAPED = /bearer|sk-|[=@]|[0-9a-f]{64}|"\s*:/i;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
 /** `secrets` is read on every call: relay tokens change on reload. */
 export function createRedactor(secrets: () => Iterable<string | undefined>): Redactor {
-  const knownValues = () => {
+  let lastSignature: string | undefined;
+  let lastPattern: RegExp | undefined;
+  /** One pattern for every known value, rebuilt only when the secrets changed. */
+  const knownValues = (): RegExp | undefined => {
     const values = new Set<string>();
     for (const secret of secrets()) {
       if (secret === undefined || secret.length < MIN_SECRET_LENGTH) continue;
@@ -46,12 +68,18 @@ export function createRedactor(secrets: () => Iterable<string | undefined>): Red
       for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) values.add(form);
     }
     // Longest first, so a secret that contains another is replaced whole.
-    return [...values].sort((a, b) => b.length - a.length);
+    const sorted = [...values].sort((a, b) => b.length - a.length);
+    const signature = sorted.join('\0');
+    if (signature !== lastSignature) {
+      lastSignature = signature;
+      lastPattern = sorted.length === 0 ? undefined : new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+    }
+    return lastPattern;
   };
 
   const text = (value: string, known = knownValues()): string => {
-    let out = value;
-    for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    const out = known === undefined ? value : value.replace(known, REDACTED);
+    if (!MAYBE_SHAPED.test(out)) return out;
     return redactUrlCredentials(out)
       .replace(BEARER_VALUE, `$1$2${REDACTED}`)
       .replace(OPENAI_KEY, REDACTED)
@@ -69,7 +97,7 @@ export function createRedactor(secrets: () => Iterable<string | undefined>): Red
     return Array.isArray(value) ? value.map(blank) : REDACTED;
   };
 
-  const walk = (value: unknown, known: string[]): unknown => {
+  const walk = (value: unknown, known: RegExp | undefined): unknown => {
     if (typeof value === 'string') return text(value, known);
     if (Array.isArray(value)) return value.map((item) => walk(item, known));
     if (value === null || typeof value !== 'object') return value;
