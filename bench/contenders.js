@@ -94,7 +94,8 @@ export function contenderPlan(name, s) {
     case 'relay-dump': {
       // The relay with RELAY_DUMP=bodies: what the dump costs (per-chunk delay against 'relay').
       const relay = contenderPlan('relay', s);
-      return { ...relay, name, env: { ...relay.env, RELAY_DUMP: 'bodies' }, note: 'the relay with RELAY_DUMP=bodies (each exchange and its bodies up to 64 KiB as a redacted log line)' };
+      const note = 'the relay with RELAY_DUMP=bodies (each exchange and its bodies up to 64 KiB as a redacted log line)';
+      return { ...relay, name, env: { ...relay.env, RELAY_DUMP: 'bodies' }, note };
     }
     case 'node-bare':
       return {

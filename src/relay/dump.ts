@@ -58,7 +58,13 @@ export interface Dumper {
 
 /** The relay's own secrets, known by value; RELAY_TOKEN and the previous token read at each call (they reload). */
 export function relaySecrets(config: RelayConfig, plainTokens: () => readonly string[]): () => Array<string | undefined> {
-  const fixed = [config.apiKey, config.access.metricsToken, config.ollamaPath?.split('/').at(-1), ...urlCredentials(config.upstream.proxy?.url), ...urlCredentials(parsedUrl(config.access.redisUrl))];
+  const fixed = [
+    config.apiKey,
+    config.access.metricsToken,
+    config.ollamaPath?.split('/').at(-1),
+    ...urlCredentials(config.upstream.proxy?.url),
+    ...urlCredentials(parsedUrl(config.access.redisUrl)),
+  ];
   return () => [...fixed, ...plainTokens()];
 }
 
@@ -75,9 +81,8 @@ function urlCredentials(url: URL | undefined): string[] {
 }
 
 export function createDumper(config: DumpConfig, redactor: Redactor, logger: Logger): Dumper {
-  logger.warn(
-    `RELAY_DUMP=${config.mode}: every request and answer is written to the log (${config.mode === 'bodies' ? `bodies up to ${config.maxBodyBytes} bytes each, ` : ''}secrets redacted). Turn it off when done: RELAY_DUMP=off.`,
-  );
+  const bodies = config.mode === 'bodies' ? `bodies up to ${config.maxBodyBytes} bytes each, ` : '';
+  logger.warn(`RELAY_DUMP=${config.mode}: every request and answer is written to the log (${bodies}secrets redacted). Turn it off when done: RELAY_DUMP=off.`);
   const cap = config.mode === 'bodies' ? config.maxBodyBytes : 0;
   return {
     start(req, res) {
@@ -96,7 +101,16 @@ export function createDumper(config: DumpConfig, redactor: Redactor, logger: Log
             }
             const answer: Record<string, unknown> = { headers: responseHeaders };
             if (response.body !== undefined) Object.assign(answer, await describeBody(response.body, responseHeaders as Headers, cap));
-            return { method: req.method, path: target, status: summary.status, token: summary.token, outcome: summary.outcome, duration_ms: summary.durationMs, request, response: answer };
+            return {
+              method: req.method,
+              path: target,
+              status: summary.status,
+              token: summary.token,
+              outcome: summary.outcome,
+              duration_ms: summary.durationMs,
+              request,
+              response: answer,
+            };
           };
           // Decoding a compressed body is asynchronous; the line follows the request's own.
           line().then(
@@ -200,7 +214,10 @@ async function describeBody(body: CappedBody, headers: Headers, cap: number): Pr
   if (cut) {
     const dropped = body.total - body.held;
     out.dropped_bytes = dropped;
-    out.note = encoding === 'identity' ? `cut at ${cap} bytes: ${dropped} more bytes not kept` : `cut at ${cap} bytes once decoded (${encoding}): ${dropped} more encoded bytes not kept`;
+    out.note =
+      encoding === 'identity'
+        ? `cut at ${cap} bytes: ${dropped} more bytes not kept`
+        : `cut at ${cap} bytes once decoded (${encoding}): ${dropped} more encoded bytes not kept`;
   }
   return out;
 }

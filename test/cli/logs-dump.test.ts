@@ -10,7 +10,8 @@ import { sshdAvailable, startSshd, type TestSshd } from '../support/sshd.js';
 const LOG = [
   '{"time":"2026-11-29T20:00:00.000Z","level":"warn","msg":"RELAY_DUMP=bodies: every request and answer is written to the log"}',
   '{"time":"2026-11-29T20:00:01.000Z","level":"info","msg":"request","method":"GET","path":"/v1/models","status":200}',
-  '{"time":"2026-11-29T20:00:01.001Z","level":"info","msg":"dump","method":"GET","path":"/v1/models","status":200,"request":{"headers":{"authorization":"Bearer [redacted]"}}}',
+  '{"time":"2026-11-29T20:00:01.001Z","level":"info","msg":"dump","method":"GET","path":"/v1/models","status":200,' +
+    '"request":{"headers":{"authorization":"Bearer [redacted]"}}}',
   // A request line whose path quotes a dump line's start is still a request line.
   '{"time":"2026-11-29T20:00:02.000Z","level":"info","msg":"request","method":"GET","path":"/v1/x\\",\\"msg\\":\\"dump\\"","status":404}',
   '{"time":"2026-11-29T20:00:02.001Z","level":"info","msg":"dump","method":"GET","path":"/v1/x","status":404}',
@@ -34,7 +35,21 @@ describe.skipIf(!sshdAvailable)('relay logs --dump', { timeout: 90_000 }, () => 
   });
 
   const logs = (...flags: string[]) =>
-    runCli(['logs', ...flags, '--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--accept-new-host-key', '--known-hosts', join(dir, 'known_hosts'), '--yes'], { cwd: dir, env: { NO_COLOR: '1' } });
+    runCli(
+      [
+        'logs',
+        ...flags,
+        '--host',
+        `${sshd.user}@127.0.0.1:${sshd.port}`,
+        '-i',
+        sshd.clientKey,
+        '--accept-new-host-key',
+        '--known-hosts',
+        join(dir, 'known_hosts'),
+        '--yes',
+      ],
+      { cwd: dir, env: { NO_COLOR: '1' } },
+    );
 
   it('with --dump, shows only the dump lines', async () => {
     const run = await logs('--dump');

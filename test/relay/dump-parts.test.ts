@@ -23,7 +23,14 @@ describe('RELAY_DUMP', () => {
   });
 
   it('refuses any other value at start, with the way to fix it', () => {
-    for (const [mode, max] of [['on', undefined], ['yes', undefined], ['body', undefined], ['bodies', '0'], ['bodies', '64k'], ['bodies', String(2 * 1024 * 1024)]]) {
+    for (const [mode, max] of [
+      ['on', undefined],
+      ['yes', undefined],
+      ['body', undefined],
+      ['bodies', '0'],
+      ['bodies', '64k'],
+      ['bodies', String(2 * 1024 * 1024)],
+    ]) {
       let error: unknown;
       try {
         loadRelayConfig({ OPENAI_API_KEY: 'sk-x', RELAY_DUMP: mode, RELAY_DUMP_MAX_BODY: max });
@@ -31,7 +38,9 @@ describe('RELAY_DUMP', () => {
         error = thrown;
       }
       expect(error, `${mode} ${max}`).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).message).toMatch(mode === 'bodies' ? /^RELAY_DUMP_MAX_BODY must be a whole number of bytes/ : /^RELAY_DUMP must be off, headers or bodies; got "/);
+      expect((error as ConfigError).message).toMatch(
+        mode === 'bodies' ? /^RELAY_DUMP_MAX_BODY must be a whole number of bytes/ : /^RELAY_DUMP must be off, headers or bodies; got "/,
+      );
       expect((error as ConfigError).fix).toMatch(/RELAY_DUMP/);
     }
   });
@@ -113,11 +122,29 @@ describe('the capped body copy', () => {
 describe('the dump line', () => {
   it('is marked by its msg, so `relay logs --dump` can pick it out', () => {
     const line = formatDumpLine('2026-11-29T20:00:00.000Z', { method: 'GET', path: '/v1/models', request: { headers: { a: '"msg":"dump"' } } });
-    expect(JSON.parse(line)).toEqual({ time: '2026-11-29T20:00:00.000Z', level: 'info', msg: 'dump', method: 'GET', path: '/v1/models', request: { headers: { a: '"msg":"dump"' } } });
+    expect(JSON.parse(line)).toEqual({
+      time: '2026-11-29T20:00:00.000Z',
+      level: 'info',
+      msg: 'dump',
+      method: 'GET',
+      path: '/v1/models',
+      request: { headers: { a: '"msg":"dump"' } },
+    });
     expect(isDumpLine(line)).toBe(true);
     const lines: string[] = [];
     const logger = jsonLogger((text) => lines.push(text));
-    logger.request({ method: 'GET', path: '/v1/x","msg":"dump', token: undefined, status: 200, outcome: 'ok', durationMs: 1, ttfbMs: 1, bytesIn: 0, bytesOut: 0, requestId: undefined });
+    logger.request({
+      method: 'GET',
+      path: '/v1/x","msg":"dump',
+      token: undefined,
+      status: 200,
+      outcome: 'ok',
+      durationMs: 1,
+      ttfbMs: 1,
+      bytesIn: 0,
+      bytesOut: 0,
+      requestId: undefined,
+    });
     logger.info('dump');
     logger.warn('RELAY_DUMP=bodies: on');
     logger.dump({});
@@ -131,10 +158,18 @@ describe('the taps on a real exchange', () => {
   afterEach(() => server?.close());
 
   /** A server that dumps each exchange and answers with `respond`; resolves with the parsed dump lines. */
-  async function exchange(config: DumpConfig, respond: (req: IncomingMessage, res: ServerResponse) => void, send: { method?: string; headers?: Record<string, string>; body?: Buffer }) {
+  async function exchange(
+    config: DumpConfig,
+    respond: (req: IncomingMessage, res: ServerResponse) => void,
+    send: { method?: string; headers?: Record<string, string>; body?: Buffer },
+  ) {
     const lines: Array<Record<string, any>> = [];
     const logger = jsonLogger((line) => lines.push(JSON.parse(line)));
-    const dumper = createDumper(config, createRedactor(() => ['tap-secret-value']), logger);
+    const dumper = createDumper(
+      config,
+      createRedactor(() => ['tap-secret-value']),
+      logger,
+    );
     server = createServer((req, res) => {
       const dump = dumper.start(req, res);
       res.once('close', () => dump.finish({ status: res.statusCode, token: 'alice', outcome: 'ok', durationMs: 1 }));
@@ -182,7 +217,10 @@ describe('the taps on a real exchange', () => {
       },
       { body: Buffer.from('hello') },
     );
-    expect(warning).toMatchObject({ level: 'warn', msg: 'RELAY_DUMP=headers: every request and answer is written to the log (secrets redacted). Turn it off when done: RELAY_DUMP=off.' });
+    expect(warning).toMatchObject({
+      level: 'warn',
+      msg: 'RELAY_DUMP=headers: every request and answer is written to the log (secrets redacted). Turn it off when done: RELAY_DUMP=off.',
+    });
     expect(dump).toMatchObject({ method: 'POST', path: '/v1/x', status: 201, token: 'alice' });
     expect(dump.response.headers).toEqual({ 'x-answer': 'yes', 'set-cookie': '[redacted]' });
     expect(dump.request.body).toBeUndefined();
@@ -191,13 +229,21 @@ describe('the taps on a real exchange', () => {
 
   it('shows a compressed answer decoded, and stops decoding at the cap (a small body that inflates to megabytes)', async () => {
     const answer = gzipSync(JSON.stringify({ ok: true, echo: 'tap-secret-value' }));
-    const { dump } = await exchange({ mode: 'bodies', maxBodyBytes: 4096 }, (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(answer), { method: 'GET' });
+    const { dump } = await exchange(
+      { mode: 'bodies', maxBodyBytes: 4096 },
+      (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(answer),
+      { method: 'GET' },
+    );
     expect(dump.response.body).toEqual({ ok: true, echo: '[redacted]' });
     expect(dump.response.body_bytes).toBe(answer.length);
 
     server!.close();
     const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024, 'lorem '));
-    const { dump: cut } = await exchange({ mode: 'bodies', maxBodyBytes: 4096 }, (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(bomb), { method: 'GET' });
+    const { dump: cut } = await exchange(
+      { mode: 'bodies', maxBodyBytes: 4096 },
+      (_req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(bomb),
+      { method: 'GET' },
+    );
     expect(bomb.length).toBeLessThan(4096 * 8);
     expect(cut.response.body).toMatch(/^(lorem )+$/);
     expect(cut.response.body.length).toBeGreaterThan(4000);
@@ -206,7 +252,11 @@ describe('the taps on a real exchange', () => {
   });
 
   it('does not show a body that is not text', async () => {
-    const { dump } = await exchange({ mode: 'bodies', maxBodyBytes: 1024 }, (_req, res) => res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(Buffer.alloc(3000)), { method: 'GET' });
+    const { dump } = await exchange(
+      { mode: 'bodies', maxBodyBytes: 1024 },
+      (_req, res) => res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(Buffer.alloc(3000)),
+      { method: 'GET' },
+    );
     expect(dump.response).toMatchObject({ body_bytes: 3000, note: 'not shown: audio/mpeg is not text' });
     expect(dump.response.body).toBeUndefined();
   });

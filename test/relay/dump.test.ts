@@ -26,10 +26,25 @@ const FIELD_SECRET = `SENTINEL-FIELD-${randomBytes(8).toString('hex')}`;
 const QUERY_SECRET = `SENTINEL-QUERY-${randomBytes(8).toString('hex')}`;
 const BEARER_SECRET = `SENTINEL-BEARER-${randomBytes(8).toString('hex')}`;
 const CLIENT_KEY = `sk-proj-${randomBytes(16).toString('hex')}`;
-const SENTINELS = { KEY, TOKEN, NAMED, OLLAMA_SECRET, PROXY_USER, PROXY_PASSWORD, METRICS_TOKEN, COOKIE, FIELD_SECRET, QUERY_SECRET, BEARER_SECRET, CLIENT_KEY };
+const SENTINELS = {
+  KEY,
+  TOKEN,
+  NAMED,
+  OLLAMA_SECRET,
+  PROXY_USER,
+  PROXY_PASSWORD,
+  METRICS_TOKEN,
+  COOKIE,
+  FIELD_SECRET,
+  QUERY_SECRET,
+  BEARER_SECRET,
+  CLIENT_KEY,
+};
 
 /** Every known secret in one string, as a client might paste them. */
-const ALL_KNOWN = `key ${KEY} token ${TOKEN} named ${NAMED} ollama ${OLLAMA_SECRET} proxy ${PROXY_USER}:${PROXY_PASSWORD} metrics ${METRICS_TOKEN} client ${CLIENT_KEY} Bearer ${BEARER_SECRET}`;
+const ALL_KNOWN =
+  `key ${KEY} token ${TOKEN} named ${NAMED} ollama ${OLLAMA_SECRET} proxy ${PROXY_USER}:${PROXY_PASSWORD} ` +
+  `metrics ${METRICS_TOKEN} client ${CLIENT_KEY} Bearer ${BEARER_SECRET}`;
 const CAP = 8192;
 
 const hasTinyproxy = hasSystemComponent('tinyproxy', TINYPROXY_PACKAGE);
@@ -75,7 +90,11 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
     return dumps()[before] as Record<string, any>;
   };
   const chat = (body: unknown, headers: Record<string, string> = {}, query = '') =>
-    fetch(`${relay.url}/v1/chat/completions${query}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((r) => r.text());
+    fetch(`${relay.url}/v1/chat/completions${query}`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }).then((r) => r.text());
 
   it('warns at start that the dump is on', () => {
     const warning = relay.logLines().find((line) => line.level === 'warn' && String(line.msg).startsWith('RELAY_DUMP=bodies'));
@@ -92,14 +111,22 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
     expect(dump.response.headers['content-type']).toBe('application/json');
     expect(dump.response.body.choices[0].message.content).toBe('Hello from the fake upstream.');
     // The request line is still there, and stays apart from the dump.
-    expect(relay.logLines().filter((line) => line.msg === 'request').at(-1)).toMatchObject({ path: '/v1/chat/completions', status: 200 });
+    expect(
+      relay
+        .logLines()
+        .filter((line) => line.msg === 'request')
+        .at(-1),
+    ).toMatchObject({ path: '/v1/chat/completions', status: 200 });
   });
 
   it('records an event stream as its list of events', async () => {
     const dump = await dumpOf(() => chat({ model: 'gpt-fake', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
     expect(dump.response.headers['content-type']).toContain('text/event-stream');
     expect(dump.response.events.at(-1)).toBe('[DONE]');
-    const text = dump.response.events.slice(0, -1).map((event: any) => event.choices[0]?.delta?.content ?? '').join('');
+    const text = dump.response.events
+      .slice(0, -1)
+      .map((event: any) => event.choices[0]?.delta?.content ?? '')
+      .join('');
     expect(text).toBe('part0 part1 part2 part3 part4 ');
   });
 
@@ -121,21 +148,28 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
     expect((await fetch(`${relay.url}/health`)).status).toBe(200);
     expect((await fetch(`${relay.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(200);
     await dumpOf(() => fetch(`${relay.url}/v1/models`, { headers: auth }).then((r) => r.text()));
-    expect(dumps().slice(before).map((dump) => dump.path)).toEqual(['/v1/models']);
+    expect(
+      dumps()
+        .slice(before)
+        .map((dump) => dump.path),
+    ).toEqual(['/v1/models']);
   });
 
   describe('never shows a secret', () => {
     it('in request headers, whatever their name', async () => {
       const dump = await dumpOf(() =>
-        chat({ model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }] }, {
-          'api-key': KEY,
-          'x-api-key': NAMED,
-          'proxy-authorization': `Basic ${Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64')}`,
-          cookie: `session=${COOKIE}`,
-          'x-custom': `prefix ${TOKEN} ${OLLAMA_SECRET} ${PROXY_PASSWORD} suffix`,
-          'x-forwarded-auth': `Bearer ${BEARER_SECRET}`,
-          'x-metrics': METRICS_TOKEN,
-        }),
+        chat(
+          { model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }] },
+          {
+            'api-key': KEY,
+            'x-api-key': NAMED,
+            'proxy-authorization': `Basic ${Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64')}`,
+            cookie: `session=${COOKIE}`,
+            'x-custom': `prefix ${TOKEN} ${OLLAMA_SECRET} ${PROXY_PASSWORD} suffix`,
+            'x-forwarded-auth': `Bearer ${BEARER_SECRET}`,
+            'x-metrics': METRICS_TOKEN,
+          },
+        ),
       );
       expect(dump.request.headers).toMatchObject({
         'api-key': '[redacted]',
@@ -149,7 +183,9 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
     });
 
     it('in the path and query', async () => {
-      const dump = await dumpOf(() => fetch(`${relay.url}/v1/some/thing?api_key=${QUERY_SECRET}&t=${TOKEN}&n=${NAMED}&keep=1`, { headers: auth }).then((r) => r.text()));
+      const dump = await dumpOf(() =>
+        fetch(`${relay.url}/v1/some/thing?api_key=${QUERY_SECRET}&t=${TOKEN}&n=${NAMED}&keep=1`, { headers: auth }).then((r) => r.text()),
+      );
       expect(dump.path).toBe('/v1/some/thing?api_key=[redacted]&t=[redacted]&n=[redacted]&keep=1');
       // The fake upstream echoes the URL it was sent in its answer.
       expect(dump.response.body.echo.url).toBe('/v1/some/thing?api_key=[redacted]&t=[redacted]&n=[redacted]&keep=1');
@@ -157,7 +193,12 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
 
     it('in JSON body fields, by their name or their value', async () => {
       const dump = await dumpOf(() =>
-        chat({ model: MODELS.echo, api_key: FIELD_SECRET, metadata: { Authorization: `Basic ${FIELD_SECRET}`, note: ALL_KNOWN }, messages: [{ role: 'user', content: ALL_KNOWN }] }),
+        chat({
+          model: MODELS.echo,
+          api_key: FIELD_SECRET,
+          metadata: { Authorization: `Basic ${FIELD_SECRET}`, note: ALL_KNOWN },
+          messages: [{ role: 'user', content: ALL_KNOWN }],
+        }),
       );
       expect(dump.request.body.api_key).toBe('[redacted]');
       expect(dump.request.body.metadata.Authorization).toBe('Basic [redacted]');
@@ -185,7 +226,9 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
     });
 
     it('in a refused request (an unknown Bearer)', async () => {
-      const dump = await dumpOf(() => fetch(`${relay.url}/v1/models`, { headers: { authorization: `Bearer ${BEARER_SECRET}`, cookie: COOKIE } }).then((r) => r.text()));
+      const dump = await dumpOf(() =>
+        fetch(`${relay.url}/v1/models`, { headers: { authorization: `Bearer ${BEARER_SECRET}`, cookie: COOKIE } }).then((r) => r.text()),
+      );
       expect(dump.status).toBe(401);
       expect(dump.request.headers).toMatchObject({ authorization: 'Bearer [redacted]', cookie: '[redacted]' });
       expect(dump.response.body.error.code).toBe('invalid_api_key');

@@ -319,7 +319,8 @@ export async function startFakeOpenAI(host = '127.0.0.1', options: FakeOpenAIOpt
         } else if (model === MODELS.echo) {
           json(res, 200, completion(model, messageText(((body.messages ?? []) as ChatMessage[]).at(-1))));
         } else if (model === MODELS.keyEcho) {
-          json(res, 401, { error: { message: `Incorrect API key provided: ${req.headers.authorization}`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } });
+          const message = `Incorrect API key provided: ${req.headers.authorization}`;
+          json(res, 401, { error: { message, type: 'invalid_request_error', code: 'invalid_api_key', param: null } });
         } else if (model === MODELS.rateLimited) {
           json(res, 429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '7' });
         } else if (body.stream === true) {
