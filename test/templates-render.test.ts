@@ -27,7 +27,7 @@ const input: DeployInput = {
   serverName: 'relay.example.com',
   baseImage: 'node:24-alpine',
   version: '0.1.0',
-  bundle: { entry: Buffer.from('// entry\n'), core: Buffer.from('// relay\n') },
+  bundle: { entry: Buffer.from('// entry\n'), core: Buffer.from('// relay\n'), tokenizer: Buffer.from('// tokenizer\n') },
   envFile: renderDeployEnv({ OPENAI_API_KEY: 'sk-render-test', RELAY_TOKEN: 'tok' }),
   templates,
 };

@@ -49,9 +49,10 @@ export function registerDeploy(program: Command): void {
     .addHelpText(
       'after',
       `
-What reaches the host: dist/relay-server.mjs and dist/relay-core.cjs, a Dockerfile, compose.yaml,
-the nginx vhost and a .env (mode 600, root only) holding OPENAI_API_KEY from --env-file,
-RELAY_TOKEN and, if given, OPENAI_BASE_URL. Nothing else from --env-file leaves this machine.
+What reaches the host: dist/relay-server.mjs, dist/relay-core.cjs and dist/relay-tokenizer.cjs, a
+Dockerfile, compose.yaml, the nginx vhost and a .env (mode 600, root only) holding OPENAI_API_KEY
+from --env-file, RELAY_TOKEN and, if given, OPENAI_BASE_URL. Nothing else from --env-file leaves
+this machine.
 RELAY_TOKEN is generated on the first deploy and kept on every later one (unless --rotate-token).
 Re-running with nothing changed reports "unchanged" and does not restart the container.
 

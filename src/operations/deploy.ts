@@ -44,10 +44,14 @@ export interface PreparedDeploy {
   generated: Record<string, string>;
 }
 
-/** dist/relay-server.mjs and dist/relay-core.cjs sit next to dist/cli.js, which this module is bundled into. */
+/** dist/relay-server.mjs, relay-core.cjs and relay-tokenizer.cjs sit next to dist/cli.js, which this module is bundled into. */
 export async function readBundle(): Promise<RelayBundle> {
-  const [entry, core] = await Promise.all([readDistFile('./relay-server.mjs'), readDistFile('./relay-core.cjs')]);
-  return { entry, core };
+  const [entry, core, tokenizer] = await Promise.all([
+    readDistFile('./relay-server.mjs'),
+    readDistFile('./relay-core.cjs'),
+    readDistFile('./relay-tokenizer.cjs'),
+  ]);
+  return { entry, core, tokenizer };
 }
 
 async function readDistFile(name: string): Promise<Buffer> {

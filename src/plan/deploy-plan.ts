@@ -61,6 +61,8 @@ export interface RelayBundle {
   entry: Buffer;
   /** dist/relay-core.cjs */
   core: Buffer;
+  /** dist/relay-tokenizer.cjs, loaded by the bundle on the first count_tokens */
+  tokenizer: Buffer;
 }
 
 export interface TlsSettings {
@@ -114,7 +116,8 @@ export function renderApp(input: DeployInput): RenderedApp {
   // Token lines are left out: the running relay re-reads them (RELAY_ENV_FILE), so a rotated
   // token must not make the next deploy rebuild and restart the container.
   const envForHash = input.envFile.split('\n').filter((line) => !line.startsWith('RELAY_TOKEN')).join('\n');
-  for (const part of [input.bundle.entry, input.bundle.core, dockerfile, envForHash, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
+  const { entry, core, tokenizer } = input.bundle;
+  for (const part of [entry, core, tokenizer, dockerfile, envForHash, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
     hash.update(createHash('sha256').update(part).digest());
   }
   const deployHash = hash.digest('hex');
@@ -255,6 +258,7 @@ export function buildDeployPlan(input: DeployInput): Step[] {
       files: [
         rootFile(`${dir}/relay-server.mjs`, input.bundle.entry),
         rootFile(`${dir}/relay-core.cjs`, input.bundle.core),
+        rootFile(`${dir}/relay-tokenizer.cjs`, input.bundle.tokenizer),
         rootFile(`${dir}/Dockerfile`, app.dockerfile),
         rootFile(`${dir}/compose.yaml`, app.compose),
         rootFile(`${dir}/.env`, input.envFile, '0600'),

@@ -27,7 +27,7 @@ function indent(command: string): string {
 }
 
 // The relay bundle is code, not configuration: its size says enough.
-const BUNDLE_FILES = /\/relay-(server\.mjs|core\.cjs)$/;
+const BUNDLE_FILES = /\/relay-(server\.mjs|core\.cjs|tokenizer\.cjs)$/;
 
 /**
  * `--dry-run --show-files`: every file the plan writes, in full. Only for plans built from

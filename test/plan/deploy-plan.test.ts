@@ -29,7 +29,7 @@ function input(overrides: Partial<DeployInput> = {}): DeployInput {
     serverName: 'relay.example.com',
     baseImage: 'node:24-alpine',
     version: '0.1.0',
-    bundle: { entry: Buffer.from('// starts relay-core.cjs\n'), core: Buffer.from('console.log("relay")\n') },
+    bundle: { entry: Buffer.from('// starts relay-core.cjs\n'), core: Buffer.from('console.log("relay")\n'), tokenizer: Buffer.from('// ranks\n') },
     envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: TOKEN }),
     templates,
     ...overrides,
@@ -72,17 +72,19 @@ describe('relay deploy: the plan', () => {
     });
   });
 
-  it('uploads the relay (entry point and bundle), Dockerfile, compose.yaml and a root-only .env', () => {
+  it('uploads the relay (entry point, bundle and tokenizer), Dockerfile, compose.yaml and a root-only .env', () => {
     const files = step(steps, 'app.container').files!.map(({ path, mode, owner }) => ({ path, mode, owner }));
     expect(files).toEqual([
       { path: '/opt/relay/relay-server.mjs', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/relay-core.cjs', mode: '0644', owner: 'root:root' },
+      { path: '/opt/relay/relay-tokenizer.cjs', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/Dockerfile', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/compose.yaml', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/.env', mode: '0600', owner: 'root:root' },
     ]);
     expect(step(steps, 'app.container').files![0]!.content).toEqual(input().bundle.entry);
     expect(step(steps, 'app.container').files![1]!.content).toEqual(input().bundle.core);
+    expect(step(steps, 'app.container').files![2]!.content).toEqual(input().bundle.tokenizer);
   });
 
   it('builds and starts the container only when the running one is not made of these files', () => {
@@ -103,6 +105,7 @@ describe('relay deploy: the plan', () => {
     expect(renderApp(input()).deployHash).toBe(base);
     expect(renderApp(input({ bundle: { ...input().bundle, core: Buffer.from('other') } })).deployHash).not.toBe(base);
     expect(renderApp(input({ bundle: { ...input().bundle, entry: Buffer.from('other') } })).deployHash).not.toBe(base);
+    expect(renderApp(input({ bundle: { ...input().bundle, tokenizer: Buffer.from('other') } })).deployHash).not.toBe(base);
     expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: `${KEY}x`, RELAY_TOKEN: TOKEN }) })).deployHash).not.toBe(base);
     // Tokens are re-read by the running relay: a rotated token needs no new container.
     expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: 'x', RELAY_TOKEN_PREVIOUS: TOKEN, RELAY_TOKEN_PREVIOUS_UNTIL: '2030-01-01T00:00:00.000Z' }) })).deployHash).toBe(base);

@@ -103,6 +103,26 @@ describe('the bundle as the image runs it', () => {
     expect(await relay.exited).toBe(0);
   });
 
+  it('reads the tokenizer only for count_tokens, from its own file beside the bundle', async () => {
+    // The rank table is most of the tokenizer's bytes: the bundle read at every start leaves it out.
+    expect(readFileSync(join(distDir, 'relay-core.cjs'), 'utf8')).not.toContain('o200k_base');
+    const relay = await startRelayProcess({
+      command: [join(distDir, 'relay-server.mjs')],
+      env: { OPENAI_API_KEY: 'sk-test', RELAY_TOKEN: 'tok', OPENAI_BASE_URL: upstream.url, PORT: '0', HOST: '127.0.0.1', RELAY_ANTHROPIC: 'on' },
+    });
+    try {
+      const response = await fetch(`${relay.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'tok', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: 'Hello, world' }] }),
+      });
+      // role (1) + text (3) + 3 per message, + 3 to prime the answer, as the sources count it.
+      expect(await response.json()).toEqual({ input_tokens: 10 });
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('runs without a cache when NODE_COMPILE_CACHE is unset or cannot be written', async () => {
     expect(runEntry(distDir, ['--version'], {}).stdout.trim()).toBe(version);
     const readOnly = join(await mkdtemp(join(tmpdir(), 'relay-compile-cache-')), 'file');

@@ -18,7 +18,7 @@ type Counter = (request: {
 
 let counter: Promise<Counter> | undefined;
 
-/** The tokenizer's tables are large (~2 MB of code, ~60 MB in memory once built): loaded on first use. */
+/** The tokenizer's tables are large (3 MB of code, ~60 MB in memory once built): loaded on first use, in the image from its own file (scripts/build.js). */
 function loadCounter(): Promise<Counter> {
   counter ??= import('gpt-tokenizer/model/gpt-4o').then((tokenizer) => tokenizer.countChatCompletionTokens as Counter);
   return counter;
