@@ -12,6 +12,7 @@ export const FAST_TESTS = [
   'test/commands/flags.test.ts',
   'test/commands/output.test.ts',
   'test/compat/settings.test.ts',
+  'test/operations/default-token.test.ts',
   'test/deploy-env.test.ts',
   'test/dns-check.test.ts',
   'test/duration.test.ts',

@@ -1,19 +1,15 @@
 // The host's .env: exactly what the relay container needs and nothing else. OPENAI_API_KEY comes
-// from the operator's .env.local (only that line is ever read), RELAY_TOKEN is generated once and
-// then kept, OPENAI_BASE_URL only when asked for. Pure functions apart from readLocalApiKey.
+// from the operator's .env.local (only that line is ever read), OPENAI_BASE_URL only when asked
+// for. No token: RELAY_TOKEN's hash is the "default" entry of tokens.json (default-token.ts).
+// Pure functions apart from readLocalApiKey.
 import { parseDotenv, readEnvFileValue } from './shared/env-local.js';
 import { ConfigError } from './shared/errors.js';
 import { parseDump } from './shared/dump-settings.js';
 import { parseProxyUrl, parseUpstream } from './shared/upstream-url.js';
-import { generateRelayToken } from './shared/token.js';
 
 export interface DeployEnv {
   OPENAI_API_KEY: string;
-  RELAY_TOKEN: string;
   OPENAI_BASE_URL?: string;
-  /** During `relay rotate-token --grace`: the old token, accepted until the ISO time below. */
-  RELAY_TOKEN_PREVIOUS?: string;
-  RELAY_TOKEN_PREVIOUS_UNTIL?: string;
   /** Relay settings given with `--set KEY=VALUE` (only RELAY_SETTING_KEYS), kept across deploys. */
   settings?: Record<string, string>;
 }
@@ -54,7 +50,7 @@ export const RELAY_SETTING_KEYS = [
 const PROXY_SETTINGS = new Set(['HTTPS_PROXY', 'HTTP_PROXY']);
 
 /** The only keys the host's .env ever holds. */
-export const DEPLOY_ENV_KEYS = ['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL', 'RELAY_TOKEN_PREVIOUS', 'RELAY_TOKEN_PREVIOUS_UNTIL', ...RELAY_SETTING_KEYS] as const;
+export const DEPLOY_ENV_KEYS = ['OPENAI_API_KEY', 'OPENAI_BASE_URL', ...RELAY_SETTING_KEYS] as const;
 
 // Written unquoted, so a value must survive Compose's env_file parser as-is: no whitespace,
 // quotes, `#` (comment), `$` (interpolation) or backslash.
@@ -76,13 +72,8 @@ export function renderDeployEnv(env: DeployEnv): string {
   const lines = [
     '# Written by `relay deploy`. Only what the relay container needs; mode 600, root only.',
     `OPENAI_API_KEY=${checkValue('OPENAI_API_KEY', env.OPENAI_API_KEY)}`,
-    `RELAY_TOKEN=${checkValue('RELAY_TOKEN', env.RELAY_TOKEN)}`,
   ];
   if (env.OPENAI_BASE_URL !== undefined) lines.push(`OPENAI_BASE_URL=${checkValue('OPENAI_BASE_URL', env.OPENAI_BASE_URL)}`);
-  if (env.RELAY_TOKEN_PREVIOUS !== undefined && env.RELAY_TOKEN_PREVIOUS_UNTIL !== undefined) {
-    lines.push(`RELAY_TOKEN_PREVIOUS=${checkValue('RELAY_TOKEN_PREVIOUS', env.RELAY_TOKEN_PREVIOUS)}`);
-    lines.push(`RELAY_TOKEN_PREVIOUS_UNTIL=${checkValue('RELAY_TOKEN_PREVIOUS_UNTIL', env.RELAY_TOKEN_PREVIOUS_UNTIL)}`);
-  }
   for (const name of Object.keys(env.settings ?? {}).sort()) lines.push(`${name}=${checkValue(name, env.settings![name]!)}`);
   return `${lines.join('\n')}\n`;
 }
@@ -92,61 +83,14 @@ export function parseHostEnv(text: string): Record<string, string> {
   return parseDotenv(text);
 }
 
-/**
- * The host's .env as a DeployEnv, every key relay writes kept; undefined without a key and a token.
- * A writer that changes one key starts from this, so nothing else the operator set is lost.
- */
-export function hostDeployEnv(text: string): DeployEnv | undefined {
-  const env = parseHostEnv(text);
-  if (!env.OPENAI_API_KEY || !env.RELAY_TOKEN) return undefined;
-  const parsed: DeployEnv = { OPENAI_API_KEY: env.OPENAI_API_KEY, RELAY_TOKEN: env.RELAY_TOKEN, ...previousTokenLines(text), settings: relaySettings(text) };
-  if (env.OPENAI_BASE_URL) parsed.OPENAI_BASE_URL = env.OPENAI_BASE_URL;
-  return parsed;
-}
-
-export interface TokenChoice {
-  token: string;
-  /** 'kept' from the host's .env, 'generated' on a first deploy, 'rotated' on --rotate-token. */
-  origin: 'kept' | 'generated' | 'rotated';
-}
-
-/**
- * Keeps the token already on the host; generates one only when there is none or rotation was
- * asked for explicitly. `generate` is injectable so tests stay deterministic.
- */
-export function chooseRelayToken(
-  existingEnvText: string | undefined,
-  options: { rotate?: boolean; generate?: () => string } = {},
-): TokenChoice {
-  const generate = options.generate ?? generateRelayToken;
-  const existing = existingEnvText === undefined ? undefined : parseHostEnv(existingEnvText).RELAY_TOKEN?.trim();
-  if (options.rotate) return { token: generate(), origin: 'rotated' };
-  if (existing) return { token: existing, origin: 'kept' };
-  return { token: generate(), origin: 'generated' };
-}
-
 /** Builds the DeployEnv; validates the base URL the same way the relay will. */
-export function buildDeployEnv(input: { apiKey: string; token: string; baseUrl?: string }): DeployEnv {
-  const env: DeployEnv = { OPENAI_API_KEY: input.apiKey, RELAY_TOKEN: input.token };
+export function buildDeployEnv(input: { apiKey: string; baseUrl?: string }): DeployEnv {
+  const env: DeployEnv = { OPENAI_API_KEY: input.apiKey };
   if (input.baseUrl !== undefined) {
     parseUpstream(input.baseUrl);
     env.OPENAI_BASE_URL = input.baseUrl;
   }
   return env;
-}
-
-/**
- * The previous-token lines of the last rotation, carried over unchanged: rewriting .env without
- * them would change the container's env_file and make Compose recreate it. Once past its UNTIL
- * the old token is refused anyway; the next rotation replaces the lines.
- */
-export function previousTokenLines(existingEnvText: string | undefined): Pick<DeployEnv, 'RELAY_TOKEN_PREVIOUS' | 'RELAY_TOKEN_PREVIOUS_UNTIL'> {
-  if (existingEnvText === undefined) return {};
-  const env = parseHostEnv(existingEnvText);
-  const token = env.RELAY_TOKEN_PREVIOUS;
-  const until = env.RELAY_TOKEN_PREVIOUS_UNTIL;
-  if (!token || !until) return {};
-  return { RELAY_TOKEN_PREVIOUS: token, RELAY_TOKEN_PREVIOUS_UNTIL: until };
 }
 
 /**

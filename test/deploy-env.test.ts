@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv } from '../src/deploy-env.js';
+import { buildDeployEnv, readLocalApiKey, relaySettings, renderDeployEnv } from '../src/deploy-env.js';
 import { ConfigError } from '../src/shared/errors.js';
 
 const KEY = 'sk-test-SENTINEL-4f1c9e';
@@ -23,26 +23,26 @@ function keysOf(envText: string): string[] {
 }
 
 describe("the host's .env", () => {
-  it('holds only OPENAI_API_KEY and RELAY_TOKEN, taken from .env.local and the token', async () => {
-    const path = await envLocal(`# mine\n${OTHER}\nOPENAI_API_KEY=${KEY}\nDATABASE_URL=postgres://x\n`);
-    const text = renderDeployEnv(buildDeployEnv({ apiKey: await readLocalApiKey(path), token: 'f'.repeat(64) }));
-    expect(keysOf(text)).toEqual(['OPENAI_API_KEY', 'RELAY_TOKEN']);
+  it('holds only OPENAI_API_KEY, taken from .env.local: no RELAY_TOKEN (its hash lives in tokens.json)', async () => {
+    const path = await envLocal(`# mine\n${OTHER}\nOPENAI_API_KEY=${KEY}\nRELAY_TOKEN=${'f'.repeat(64)}\nDATABASE_URL=postgres://x\n`);
+    const text = renderDeployEnv(buildDeployEnv({ apiKey: await readLocalApiKey(path) }));
+    expect(keysOf(text)).toEqual(['OPENAI_API_KEY']);
     expect(text).toContain(`OPENAI_API_KEY=${KEY}\n`);
-    expect(text).toContain(`RELAY_TOKEN=${'f'.repeat(64)}\n`);
+    expect(text).not.toContain('f'.repeat(64));
     expect(text).not.toContain('OTHER_SECRET');
     expect(text).not.toContain('do-not-ship');
     expect(text).not.toContain('DATABASE_URL');
   });
 
   it('adds OPENAI_BASE_URL only when one is given', () => {
-    const text = renderDeployEnv(buildDeployEnv({ apiKey: KEY, token: 't0k', baseUrl: 'http://172.17.0.1:4010' }));
-    expect(keysOf(text)).toEqual(['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL']);
+    const text = renderDeployEnv(buildDeployEnv({ apiKey: KEY, baseUrl: 'http://172.17.0.1:4010' }));
+    expect(keysOf(text)).toEqual(['OPENAI_API_KEY', 'OPENAI_BASE_URL']);
     expect(text).toContain('OPENAI_BASE_URL=http://172.17.0.1:4010\n');
-    expect(() => buildDeployEnv({ apiKey: KEY, token: 't', baseUrl: 'ftp://x' })).toThrow(ConfigError);
+    expect(() => buildDeployEnv({ apiKey: KEY, baseUrl: 'ftp://x' })).toThrow(ConfigError);
   });
 
   it('is the same bytes for the same values, so a re-deploy changes nothing', () => {
-    const env = buildDeployEnv({ apiKey: KEY, token: 'abc' });
+    const env = buildDeployEnv({ apiKey: KEY });
     expect(renderDeployEnv(env)).toBe(renderDeployEnv({ ...env }));
   });
 
@@ -50,7 +50,7 @@ describe("the host's .env", () => {
     for (const bad of ['sk-with space', 'sk-"q"', 'sk-$HOME', 'sk-#x', 'sk-new\nline']) {
       let error: unknown;
       try {
-        renderDeployEnv({ OPENAI_API_KEY: bad, RELAY_TOKEN: 't' });
+        renderDeployEnv({ OPENAI_API_KEY: bad });
       } catch (e) {
         error = e;
       }
@@ -66,47 +66,9 @@ describe("the host's .env", () => {
   });
 });
 
-describe('the relay token across deploys', () => {
-  const generate = () => 'generated-token';
-
-  it('is generated on the first deploy', () => {
-    expect(chooseRelayToken(undefined, { generate })).toEqual({ token: 'generated-token', origin: 'generated' });
-    expect(chooseRelayToken('OPENAI_API_KEY=x\n', { generate })).toEqual({ token: 'generated-token', origin: 'generated' });
-  });
-
-  it('is kept from the host on a re-deploy', () => {
-    const existing = renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: 'kept-token-123' });
-    expect(chooseRelayToken(existing, { generate })).toEqual({ token: 'kept-token-123', origin: 'kept' });
-  });
-
-  it('is replaced only when rotation is asked for', () => {
-    const existing = 'RELAY_TOKEN=kept-token-123\n';
-    expect(chooseRelayToken(existing, { generate, rotate: true })).toEqual({ token: 'generated-token', origin: 'rotated' });
-  });
-
-  it('is read from hand-edited files too', () => {
-    expect(parseHostEnv('export RELAY_TOKEN="quoted"\n# RELAY_TOKEN=old\n')).toEqual({ RELAY_TOKEN: 'quoted' });
-  });
-});
-
-describe('re-deploying after a token rotation', () => {
-  it('keeps the previous-token lines as they are, so the container env does not change', () => {
-    const afterRotation = renderDeployEnv({
-      OPENAI_API_KEY: 'sk-a',
-      RELAY_TOKEN: 'new',
-      RELAY_TOKEN_PREVIOUS: 'old',
-      RELAY_TOKEN_PREVIOUS_UNTIL: '2020-01-01T00:00:00.000Z',
-    });
-    const token = chooseRelayToken(afterRotation);
-    expect(token).toEqual({ token: 'new', origin: 'kept' });
-    const redeployed = renderDeployEnv({ ...buildDeployEnv({ apiKey: 'sk-a', token: token.token }), ...previousTokenLines(afterRotation) });
-    expect(redeployed).toBe(afterRotation);
-  });
-});
-
 describe('relay settings (deploy --set / --unset)', () => {
   it('keeps the settings already on the host, sets and unsets by name, refuses anything else', () => {
-    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'gpt-4o-mini', REDIS_URL: 'redis://10.0.0.5:6379' } });
+    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', settings: { RELAY_MODELS: 'gpt-4o-mini', REDIS_URL: 'redis://10.0.0.5:6379' } });
     expect(relaySettings(onHost, ['RELAY_CORS_ORIGINS=https://app.example.com'], ['REDIS_URL'])).toEqual({ RELAY_MODELS: 'gpt-4o-mini', RELAY_CORS_ORIGINS: 'https://app.example.com' });
     expect(() => relaySettings(onHost, ['OPENAI_API_KEY=sk-other'])).toThrow('OPENAI_API_KEY is not a relay setting');
     expect(() => relaySettings(onHost, ['RELAY_MODELS'])).toThrow('expected KEY=VALUE');
@@ -129,7 +91,7 @@ describe('relay settings (deploy --set / --unset)', () => {
   });
 
   it('writes them after the fixed keys, sorted, so an unchanged deploy writes the same bytes', () => {
-    const text = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'a,b=c', RELAY_CORS_ORIGINS: '*' } });
-    expect(text.split('\n').slice(1)).toEqual(['OPENAI_API_KEY=sk-a', 'RELAY_TOKEN=t', 'RELAY_CORS_ORIGINS=*', 'RELAY_MODELS=a,b=c', '']);
+    const text = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', settings: { RELAY_MODELS: 'a,b=c', RELAY_CORS_ORIGINS: '*' } });
+    expect(text.split('\n').slice(1)).toEqual(['OPENAI_API_KEY=sk-a', 'RELAY_CORS_ORIGINS=*', 'RELAY_MODELS=a,b=c', '']);
   });
 });

@@ -28,7 +28,9 @@ const input: DeployInput = {
   baseImage: 'node:24-alpine',
   version: '0.1.0',
   bundle: { entry: Buffer.from('// entry\n'), core: Buffer.from('// relay\n'), tokenizer: Buffer.from('// tokenizer\n') },
-  envFile: renderDeployEnv({ OPENAI_API_KEY: 'sk-render-test', RELAY_TOKEN: 'tok' }),
+  envFile: renderDeployEnv({ OPENAI_API_KEY: 'sk-render-test' }),
+  tokensFile: '{ "version": 1, "tokens": [] }\n',
+  token: 'tok',
   templates,
 };
 const app = renderApp(input);

@@ -3,8 +3,8 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import { readLocalApiKey } from '../deploy-env.js';
 import { ConfigError } from '../shared/errors.js';
-import type { Host } from '../host/host.js';
 import { parseTarget } from '../host/target.js';
+import type { DefaultTokenChoice } from '../operations/default-token.js';
 import { dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
@@ -13,6 +13,7 @@ import { RELAY_VERSION } from '../shared/version.js';
 import { tokenFingerprint } from '../shared/token.js';
 import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
+import { saveToEnvFile } from './env-file.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { appDirOption, chooseAppDir } from './flags.js';
@@ -37,8 +38,8 @@ export function registerDeploy(program: Command): void {
     .addOption(appDirOption())
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
-    .option('--env-file <path>', 'local file holding OPENAI_API_KEY; only that line is sent to the host', '.env.local')
-    .option('--rotate-token', 'replace the RELAY_TOKEN on the host with a new one (clients must be updated)')
+    .option('--env-file <path>', 'local file holding OPENAI_API_KEY (only that line is sent to the host) and RELAY_TOKEN (only its hash is)', '.env.local')
+    .option('--rotate-token', 'replace RELAY_TOKEN with a new one at once (clients must be updated; `relay rotate-token --grace` is gentler)')
     .option('--set <KEY=VALUE>', 'a relay setting for the host, e.g. RELAY_MODELS=gpt-4o-mini (repeatable; kept on later deploys)', collect, [])
     .option('--unset <KEY>', 'remove a relay setting set earlier (repeatable)', collect, []);
   addSecretSettingOptions(command)
@@ -50,10 +51,13 @@ export function registerDeploy(program: Command): void {
       'after',
       `
 What reaches the host: dist/relay-server.mjs, dist/relay-core.cjs and dist/relay-tokenizer.cjs, a
-Dockerfile, compose.yaml, the nginx vhost and a .env (mode 600, root only) holding OPENAI_API_KEY
-from --env-file, RELAY_TOKEN and, if given, OPENAI_BASE_URL. Nothing else from --env-file leaves
-this machine.
-RELAY_TOKEN is generated on the first deploy and kept on every later one (unless --rotate-token).
+Dockerfile, compose.yaml, the nginx vhost, a .env (mode 600, root only) holding OPENAI_API_KEY from
+--env-file and, if given, OPENAI_BASE_URL, and tokens.json (mode 600) holding the SHA-256 of
+RELAY_TOKEN as the "default" token. Nothing else from --env-file leaves this machine.
+RELAY_TOKEN is generated on the first deploy and saved to --env-file before the host changes; later
+deploys keep it and verify the relay with it, so it must be there. A host deployed before tokens.json
+held RELAY_TOKEN in clear in its .env: the next deploy moves its hash to tokens.json (same token,
+saved to --env-file), then rewrites .env without it.
 Re-running with nothing changed reports "unchanged" and does not restart the container.
 
 Examples:
@@ -100,11 +104,13 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
       await withHost(options, async (host) => {
         const prepared = await prepareDeploy(host, settings);
         await saveGenerated(options.envFile, prepared.generated);
+        // Before the host changes: it will hold only the token's hash.
+        if (prepared.token.origin !== 'kept') await saveToEnvFile(options.envFile, 'RELAY_TOKEN', prepared.token.token);
         process.stdout.write(`Deploying relay ${RELAY_VERSION} to ${host.label} (${settings.serverName})\n`);
         const result = await runPlan(host, prepared.steps, progressEvents());
         printSummary(result);
         await rememberSettings({ domain, appDir });
-        printToken(prepared.token.origin, prepared.token.token, host, appDir);
+        printToken(prepared.token.origin, prepared.token.token, options.envFile);
         const scheme = prepared.tls ? 'https' : 'http';
         process.stdout.write(`Relay: ${chalk.bold(`${scheme}://${settings.serverName}/v1`)}${prepared.tls ? '' : `  (${chalk.dim('`relay cert` adds HTTPS')})`}\n`);
       });
@@ -120,11 +126,15 @@ function hostAddress(target: string | undefined): string {
   return parseTarget(target).host;
 }
 
-function printToken(origin: 'kept' | 'generated' | 'rotated', token: string, host: Host, appDir: string): void {
+function printToken(origin: DefaultTokenChoice['origin'], token: string, envFile: string): void {
   if (origin === 'kept') {
     process.stdout.write(`RELAY_TOKEN kept (${tokenFingerprint(token)})\n`);
     return;
   }
-  const kept = `clients send it as "Authorization: Bearer <token>"; read it again with: sudo grep RELAY_TOKEN ${appDir}/.env  (on ${host.label})`;
-  printSecretOnce({ label: `RELAY_TOKEN ${origin}`, value: token, kept, show: terminalMayShowSecret() });
+  const saved = `saved to ${envFile} as RELAY_TOKEN (mode 600)`;
+  if (origin === 'migrated') {
+    process.stdout.write(`RELAY_TOKEN kept (${tokenFingerprint(token)}), moved to tokens.json as "default" (the host keeps only its hash); ${saved}\n`);
+    return;
+  }
+  printSecretOnce({ label: `RELAY_TOKEN ${origin}`, value: token, kept: `clients send it as "Authorization: Bearer <token>"; ${saved}`, show: terminalMayShowSecret() });
 }

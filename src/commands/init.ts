@@ -95,8 +95,9 @@ DNS records) is checked before the first SSH command.`,
         phase('Deploy');
         const deploy = await prepareDeploy(host, { ...inputs.deploy, serverName, tlsPending: cert !== undefined });
         await saveGenerated(options.envFile, deploy.generated);
+        // Before the host changes: it will hold only the token's hash.
+        if (deploy.token.origin !== 'kept') await saveToEnvFile(options.envFile, 'RELAY_TOKEN', deploy.token.token);
         printSummary(await runPlan(host, deploy.steps, progressEvents()));
-        await saveToEnvFile(options.envFile, 'RELAY_TOKEN', deploy.token.token);
         await rememberSettings({ appDir, ...(domain ? { domain } : {}) });
 
         if (cert) {

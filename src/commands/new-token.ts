@@ -5,6 +5,7 @@ import type { Host } from '../host/host.js';
 import { runPlan, type PlanResult } from '../plan/executor.js';
 import type { Step } from '../plan/step.js';
 import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret } from './output.js';
+import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { saveToEnvFile } from './env-file.js';
 
 export interface TokenDestination {
@@ -18,9 +19,9 @@ export interface TokenDestination {
   show: boolean;
 }
 
-/** ci-bot -> RELAY_TOKEN_CI_BOT */
+/** ci-bot -> RELAY_TOKEN_CI_BOT; "default" is RELAY_TOKEN itself. */
 export function savedTokenName(name: string): string {
-  return `RELAY_TOKEN_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  return name === DEFAULT_TOKEN_NAME ? 'RELAY_TOKEN' : `RELAY_TOKEN_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
 /**

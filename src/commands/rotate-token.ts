@@ -1,7 +1,9 @@
-// `relay rotate-token`: a new relay token, live on the running relay without a restart.
+// `relay rotate-token`: a new value for RELAY_TOKEN ("default") or a named token, live on the running
+// relay without a restart; the same rotation as `relay token rotate`, checked through nginx after.
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { parseDuration } from '../shared/duration.js';
+import { readEnvFileValue } from '../shared/env-local.js';
 import { currentTls, requireRelayAppDir } from '../operations/deploy.js';
 import { prepareRotation, verifyRotation } from '../operations/rotate-token.js';
 import { describePlan } from '../plan/render-plan.js';
@@ -44,12 +46,13 @@ export function registerRotateToken(program: Command): void {
     .addHelpText(
       'after',
       `
-The new token is written to the host's .env (mode 600) and the relay re-reads it at once;
+RELAY_TOKEN is the "default" entry of the host's token registry (tokens.json, mode 600, hashes
+only), beside the named tokens: its new hash is written there and the relay re-reads it at once;
 requests in flight and open streams are not touched. Without --grace the old token stops working
-at the switch. As soon as the host holds the new token it is saved to --env-file as RELAY_TOKEN
-(and shown once on a terminal); then the command checks through nginx that the new token works
-(and the old one does not, once any grace is over). If that check fails, the rotation stands:
-use the saved token, and do not re-run to retry (that rotates again).
+at the switch. As soon as the host holds the new hash the token is saved to --env-file as
+RELAY_TOKEN (and shown once on a terminal); then the command checks through nginx that the new
+token works (and that the old one from --env-file does not, once any grace is over). If that check
+fails, the rotation stands: use the saved token, and do not re-run to retry (that rotates again).
 
 A named token without a terminal needs --save FILE, an explicit --env-file or --print; with none
 of them nothing is changed, so a script never loses the new value.
@@ -77,9 +80,10 @@ Examples:
       const appDir = chooseAppDir(options.appDir, project);
       const ca = await readCaFile(options.caFile);
       await withHost(options, async (host) => {
-        // It rewrites .env there: the directory must be relay's (a dry run says so too).
+        // It rewrites tokens.json there: the directory must be relay's (a dry run says so too).
         await requireRelayAppDir(host, appDir);
-        const rotation = await prepareRotation(host, appDir, graceMs);
+        const localToken = (await readEnvFileValue(options.envFile, 'RELAY_TOKEN'))?.trim() || undefined;
+        const rotation = await prepareRotation(host, appDir, graceMs, Date.now(), localToken);
         if (options.dryRun) {
           out.write(`Plan (nothing is changed; the new token would be saved to ${options.envFile} as RELAY_TOKEN):\n\n${describePlan(rotation.steps)}`);
           return;

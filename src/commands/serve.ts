@@ -22,15 +22,15 @@ export function registerServe(program: Command): void {
       `
 Environment:
   OPENAI_API_KEY               required; the key the relay calls OpenAI with
-  RELAY_TOKEN                  the bearer token clients must send (OPENAI_RELAY_TOKEN works too);
-                               without it the relay is open and says so on every start
+  RELAY_TOKEN                  the bearer token clients must send (OPENAI_RELAY_TOKEN works too), as
+                               "default" unless RELAY_TOKENS_FILE has a "default" of its own (which wins);
+                               with neither the relay is open and says so on every start
   OPENAI_BASE_URL              upstream, default https://api.openai.com (a trailing /v1 is fine)
   PORT                         default 3001
   RELAY_CONNECT_TIMEOUT        default 10s     RELAY_FIRST_BYTE_TIMEOUT  default 15m
   RELAY_IDLE_TIMEOUT           default 5m      RELAY_CLIENT_HEADER_TIMEOUT default 30s
   RELAY_CLIENT_BODY_TIMEOUT    default 60s: longest pause while a client sends a request body
   RELAY_SHUTDOWN_GRACE         default 30s: in-flight streams may finish after SIGTERM
-  RELAY_ENV_FILE               re-read RELAY_TOKEN (and a rotation's previous token) from this file on change/SIGHUP
   RELAY_PATH_PREFIX            serve the API under a prefix, e.g. /openai -> /openai/v1/...
   RELAY_CORS_ORIGINS           browser origins allowed to call the relay (comma list, or *); default none
   RELAY_MODELS                 allow-list and aliases, e.g. gpt-4o-mini,fast=gpt-4o-mini; others get 403

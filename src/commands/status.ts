@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { RelayError } from '../shared/errors.js';
+import { defaultTokenFingerprint, readHostTokens } from '../operations/tokens.js';
 import { parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -14,7 +15,8 @@ interface StatusOptions extends TargetOptions {
   json?: boolean;
 }
 
-export type StatusReport = { host: string; reachable: true; healthy: boolean } & RelayStatus;
+/** `tokenFingerprint`: RELAY_TOKEN's, from the "default" hash in tokens.json. */
+export type StatusReport = { host: string; reachable: true; healthy: boolean; tokenFingerprint?: string } & RelayStatus;
 
 export function registerStatus(program: Command): void {
   const command = program
@@ -28,8 +30,9 @@ export function registerStatus(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit status is 0 when the container is healthy and nginx active, 1 otherwise. The token is shown
-as a fingerprint (sha256:...), computed on the host; the token itself never leaves it.
+Exit status is 0 when the container is healthy and nginx active, 1 otherwise. RELAY_TOKEN is shown
+as a fingerprint (sha256:...) of the hash the host keeps as "default" in tokens.json; the host
+never holds the token itself.
 
 Examples:
   $ relay status
@@ -47,7 +50,10 @@ Examples:
           if (result.code !== 0) throw new RelayError(`status script failed on ${host.label}: ${result.stderr.trim()}`);
           // What the host printed ends up on the terminal: no control characters in it.
           const status = parseStatus(terminalSafe(result.stdout));
-          return { host: host.label, reachable: true as const, healthy: status.container.health === 'healthy' && status.nginx.active, ...status };
+          // An unreadable tokens.json is reported as no token, not as an unreachable host.
+          const fingerprint = await readHostTokens(host, appDir).then(defaultTokenFingerprint, () => undefined);
+          const healthy = status.container.health === 'healthy' && status.nginx.active;
+          return { host: host.label, reachable: true as const, healthy, ...status, ...(fingerprint === undefined ? {} : { tokenFingerprint: fingerprint }) };
         });
       } catch (error) {
         if (!options.json || !(error instanceof RelayError)) throw error;
@@ -70,7 +76,7 @@ function printStatus(r: StatusReport): void {
     ['nginx', good(r.nginx.active, r.nginx.state)],
     ['boot unit', good(r.systemdUnit === 'enabled', `relay.service ${r.systemdUnit}`)],
     ['certificate', r.cert ? good(r.cert.daysLeft > 14, `expires ${r.cert.notAfter} (${r.cert.daysLeft} days)`) : chalk.dim('none (HTTP only; `relay cert` adds HTTPS)')],
-    ['token', r.tokenFingerprint ?? chalk.red('no RELAY_TOKEN on the host')],
+    ['token', r.tokenFingerprint ?? chalk.red('no "default" token in tokens.json (`relay deploy` registers RELAY_TOKEN there)')],
   ];
   for (const [name, value] of rows) process.stdout.write(`${name.padEnd(12)} ${value}\n`);
 }

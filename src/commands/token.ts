@@ -6,7 +6,6 @@ import {
   planTokenAdd,
   planTokenRevoke,
   planTokenRotate,
-  readHostDefaultToken,
   readHostTokens,
   readUsage,
   tokenListing,
@@ -133,23 +132,18 @@ Examples:
     .action(async (flags: TokenOptions & { json?: boolean }) => {
       const appDir = chooseAppDir(flags.appDir, await projectSettings());
       const rows = await withHost(flags, async (host) => {
-        const [file, defaultToken] = await Promise.all([readHostTokens(host, appDir), readHostDefaultToken(host, appDir)]);
+        const file = await readHostTokens(host, appDir);
         // Last-used comes from the relay's usage store; a relay without one still lists its tokens.
         const lastUsed = await readUsage(host, '1h').then((report) => report.lastUsed, () => ({}));
-        return tokenListing(file, lastUsed, Date.now(), defaultToken);
+        return tokenListing(file, lastUsed, Date.now());
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else printListing(rows);
     });
 }
 
-/** `relay token rotate NAME`, also reached as `relay rotate-token NAME`. */
+/** `relay token rotate NAME`, "default" (RELAY_TOKEN) included, also reached as `relay rotate-token NAME`. */
 export async function rotateNamedToken(name: string, flags: TokenOptions & { grace: string }): Promise<void> {
-  if (name === DEFAULT_TOKEN_NAME) {
-    throw new ConfigError('"default" is RELAY_TOKEN, kept in the host\'s .env rather than tokens.json.', {
-      fix: 'Rotate it with `relay rotate-token` (or `relay rotate-token default`): it checks the switch through nginx and saves it to .env.local.',
-    });
-  }
   const graceMs = parseDuration(flags.grace, '--grace');
   await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, graceMs, Date.now()), name, 'rotate');
 }
@@ -184,7 +178,7 @@ async function applyChange(
 
 function printListing(rows: TokenListing[]): void {
   if (rows.length === 0) {
-    process.stdout.write('No tokens: nothing is deployed here yet. `relay deploy` makes RELAY_TOKEN ("default"); `relay token add NAME` adds more.\n');
+    process.stdout.write('No tokens: nothing is deployed here yet (or it was deployed before tokens.json held RELAY_TOKEN). `relay deploy` registers RELAY_TOKEN ("default"); `relay token add NAME` adds more.\n');
     return;
   }
   const day = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '));

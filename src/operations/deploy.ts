@@ -1,16 +1,20 @@
 // Everything `relay deploy` (and `relay init`) needs to know before it can build the deploy plan:
-// the bundle and templates on this machine, the token and TLS state on the host. No printing.
+// the bundle and templates on this machine, the token registry and TLS state on the host, RELAY_TOKEN
+// from the operator's env file. No printing.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { appDirOwnerCheckCommand, appDirOwnerError } from '../app-dir.js';
-import { buildDeployEnv, chooseRelayToken, parseHostEnv, previousTokenLines, readLocalApiKey, relaySettings, renderDeployEnv, type TokenChoice } from '../deploy-env.js';
+import { buildDeployEnv, parseHostEnv, readLocalApiKey, relaySettings, renderDeployEnv } from '../deploy-env.js';
+import { readEnvFileValue } from '../shared/env-local.js';
 import { ConfigError, RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
 import { certDir } from '../plan/cert-plan.js';
 import { buildDeployPlan, NGINX_SITE, type DeployTemplates, type RelayBundle, type TlsSettings } from '../plan/deploy-plan.js';
 import type { Step } from '../plan/step.js';
+import { emptyTokensFile, parseTokensFile, renderTokensFile } from '../shared/tokens-file.js';
 import { RELAY_VERSION } from '../shared/version.js';
+import { chooseDefaultToken, type DefaultTokenChoice } from './default-token.js';
 import { generateSettings } from '../setting-sources.js';
 import { loadTemplate } from '../templates.js';
 
@@ -19,7 +23,7 @@ export interface DeploySettings {
   serverName: string;
   baseImage: string;
   openaiBaseUrl?: string;
-  /** Local file holding OPENAI_API_KEY; only that line is read. */
+  /** Local file holding OPENAI_API_KEY (only that line goes to the host) and RELAY_TOKEN (only its hash does). */
   envFile: string;
   rotateToken?: boolean;
   /** `--set KEY=VALUE` relay settings and `--unset KEY`; others already on the host are kept. */
@@ -36,7 +40,8 @@ export interface DeploySettings {
 
 export interface PreparedDeploy {
   steps: Step[];
-  token: TokenChoice;
+  /** RELAY_TOKEN: unless 'kept', the command saves it to the env file before the host changes. */
+  token: DefaultTokenChoice;
   tls: TlsSettings | undefined;
   /** Port 80 serves only ACME challenges and /health until a certificate is in place. */
   tlsPending: boolean;
@@ -75,13 +80,17 @@ export function loadDeployTemplates(): DeployTemplates {
   };
 }
 
-/** Stand-ins for --dry-run, which neither reads the host's token nor shows the key. */
-export const DRY_RUN_SECRETS = { apiKey: '<OPENAI_API_KEY-from-env-file>', token: '<RELAY_TOKEN-kept-or-generated>' };
+/** Stand-ins for --dry-run, which neither reads the host's tokens nor shows the key. */
+export const DRY_RUN_SECRETS = {
+  apiKey: '<OPENAI_API_KEY-from-env-file>',
+  token: '<RELAY_TOKEN-kept-or-generated>',
+  tokensFile: '<the host\'s tokens.json, with the hash of RELAY_TOKEN as "default">\n',
+};
 
 /** Builds the plan from placeholders, without touching any host: for --dry-run. */
-export async function dryRunDeployPlan(settings: DeploySettings, placeholders: { apiKey: string; token: string } = DRY_RUN_SECRETS): Promise<Step[]> {
-  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey: placeholders.apiKey, token: placeholders.token, ...baseUrl(settings) }), settings: settingsFor(undefined, settings).settings });
-  return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, templates: loadDeployTemplates() });
+export async function dryRunDeployPlan(settings: DeploySettings, placeholders = DRY_RUN_SECRETS): Promise<Step[]> {
+  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey: placeholders.apiKey, ...baseUrl(settings) }), settings: settingsFor(undefined, settings).settings });
+  return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, tokensFile: placeholders.tokensFile, token: placeholders.token, templates: loadDeployTemplates() });
 }
 
 export async function prepareDeploy(host: Host, settings: DeploySettings): Promise<PreparedDeploy> {
@@ -90,22 +99,28 @@ export async function prepareDeploy(host: Host, settings: DeploySettings): Promi
   await requireInstalled(host);
   await requireRelayAppDir(host, settings.appDir);
   const existing = await readHostFile(host, `${settings.appDir}/.env`);
-  const token = chooseRelayToken(existing, { rotate: settings.rotateToken ?? false });
-  // A re-deploy keeps the last rotation's lines as they are (a grace period stays valid).
-  const previous = token.origin === 'kept' ? previousTokenLines(existing) : {};
+  const tokensPath = `${settings.appDir}/tokens.json`;
+  const tokensText = await readHostFile(host, tokensPath);
+  const tokens = tokensText === undefined ? emptyTokensFile() : parseTokensFile(tokensText, `${host.label}:${tokensPath}`);
+  const localToken = (await readEnvFileValue(settings.envFile, 'RELAY_TOKEN'))?.trim() || undefined;
+  const token = chooseDefaultToken({
+    tokens,
+    ...(existing === undefined ? {} : { hostEnvText: existing }),
+    ...(localToken === undefined ? {} : { localToken }),
+    rotate: settings.rotateToken ?? false,
+    now: Date.now(),
+  });
+  // Unchanged: the very bytes on the host, so a re-deploy writes nothing and signals no one.
+  const tokensFile = token.tokens === tokens && tokensText !== undefined ? tokensText : renderTokensFile(token.tokens);
   // The upstream already on the host stays unless --openai-base-url names another.
   const keptBaseUrl = existing === undefined ? undefined : parseHostEnv(existing).OPENAI_BASE_URL;
   const upstream = settings.openaiBaseUrl ?? keptBaseUrl;
   const chosen = settingsFor(existing, settings);
-  const envFile = renderDeployEnv({
-    ...buildDeployEnv({ apiKey, token: token.token, ...(upstream === undefined ? {} : { baseUrl: upstream }) }),
-    ...previous,
-    settings: chosen.settings,
-  });
+  const envFile = renderDeployEnv({ ...buildDeployEnv({ apiKey, ...(upstream === undefined ? {} : { baseUrl: upstream }) }), settings: chosen.settings });
   const tls = await currentTls(host, settings.serverName);
   // A vhost still waiting for its certificate stays so: a later deploy must not open /v1 on port 80.
   const tlsPending = !tls && (settings.tlsPending ?? (await liveVhostAwaitsCertificate(host)));
-  const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, templates: loadDeployTemplates(), tls, tlsPending });
+  const steps = buildDeployPlan({ ...planBase(settings), bundle, envFile, tokensFile, token: token.token, templates: loadDeployTemplates(), tls, tlsPending });
   const generated = Object.fromEntries(chosen.generated.map((name) => [name, chosen.settings[name]!]));
   return { steps, token, tls, tlsPending, generated };
 }

@@ -1,60 +1,37 @@
-// `relay rotate-token`: a new token in the host's .env, picked up by the running relay without a
-// restart (it re-reads the file; SIGHUP makes that immediate), the old one valid for --grace.
-import { hostDeployEnv, renderDeployEnv, type DeployEnv } from '../deploy-env.js';
+// `relay rotate-token`: a new value for a token of the host's registry (tokens.json), RELAY_TOKEN
+// ("default") or a named one, the same edit as `relay token rotate`: live on the running relay
+// without a restart (it re-reads the file; SIGHUP makes that immediate), the old value valid for --grace.
 import { RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import type { Step } from '../plan/step.js';
-import { CONTAINER_NAME } from '../plan/operate.js';
 import { endpointAgent, probe, type RelayEndpoint } from '../relay-endpoint.js';
-import { generateRelayToken } from '../shared/token.js';
-import { readHostFile } from './deploy.js';
+import { DEFAULT_TOKEN_NAME, sha256Hex } from '../shared/tokens-file.js';
+import { planTokenRotate, readHostTokens } from './tokens.js';
 
 export interface Rotation {
   steps: Step[];
-  oldToken: string;
+  /** The value being replaced, when the operator holds it (RELAY_TOKEN in .env.local); only it can be checked. */
+  oldToken: string | undefined;
   newToken: string;
   /** End of the grace period, when the old token stops working; undefined: at once. */
   oldValidUntil: Date | undefined;
 }
 
-/** The host's .env with a new RELAY_TOKEN; with a grace period the old one stays as PREVIOUS. */
-export function rotatedEnv(existing: DeployEnv, newToken: string, graceMs: number, now: number): DeployEnv {
-  const { RELAY_TOKEN_PREVIOUS: _p, RELAY_TOKEN_PREVIOUS_UNTIL: _u, ...rest } = existing;
-  if (graceMs <= 0) return { ...rest, RELAY_TOKEN: newToken };
-  return { ...rest, RELAY_TOKEN: newToken, RELAY_TOKEN_PREVIOUS: existing.RELAY_TOKEN, RELAY_TOKEN_PREVIOUS_UNTIL: new Date(now + graceMs).toISOString() };
-}
-
-export function rotationSteps(appDir: string, envText: string): Step[] {
-  return [
-    {
-      id: 'token.env',
-      title: `Write the new token to ${appDir}/.env`,
-      files: [{ path: `${appDir}/.env`, content: envText, mode: '0600', owner: 'root:root' }],
-      apply: [],
-    },
-    {
-      id: 'token.reload',
-      title: 'Tell the running relay to re-read its tokens (no restart)',
-      // The relay watches the file too; the signal makes the switch immediate and certain.
-      apply: [`docker kill --signal HUP ${CONTAINER_NAME} >/dev/null`],
-      fix: 'Is the relay running? `relay status` shows it; `relay restart` applies the new token with a restart.',
-    },
-  ];
-}
-
-export async function prepareRotation(host: Host, appDir: string, graceMs: number, now = Date.now()): Promise<Rotation> {
-  const text = await readHostFile(host, `${appDir}/.env`);
-  const current = text === undefined ? undefined : hostDeployEnv(text);
-  if (current === undefined) {
-    throw new RelayError(`${host.label} has no relay deployed in ${appDir} (no .env with a token).`, { fix: 'Run `relay deploy` (or `relay init`) first.' });
+/** Rotates `name` (default: RELAY_TOKEN) in the host's tokens.json; `localToken` is the value the operator holds. */
+export async function prepareRotation(host: Host, appDir: string, graceMs: number, now = Date.now(), localToken?: string, name = DEFAULT_TOKEN_NAME): Promise<Rotation> {
+  const file = await readHostTokens(host, appDir);
+  const entry = file.tokens.find((other) => other.name === name);
+  if (entry === undefined && name === DEFAULT_TOKEN_NAME) {
+    throw new RelayError(`${host.label} has no "default" token in ${appDir}/tokens.json (nothing deployed, or deployed before the token registry).`, {
+      fix: 'Run `relay deploy` first: it registers RELAY_TOKEN there (a host deployed earlier keeps its token).',
+    });
   }
-  const newToken = generateRelayToken();
-  const next = rotatedEnv(current, newToken, graceMs, now);
+  const change = planTokenRotate(appDir, file, name, graceMs, now);
   return {
-    steps: rotationSteps(appDir, renderDeployEnv(next)),
-    oldToken: current.RELAY_TOKEN,
-    newToken,
-    oldValidUntil: next.RELAY_TOKEN_PREVIOUS_UNTIL ? new Date(next.RELAY_TOKEN_PREVIOUS_UNTIL) : undefined,
+    steps: change.steps,
+    oldToken: localToken !== undefined && entry !== undefined && sha256Hex(localToken) === entry.sha256 ? localToken : undefined,
+    newToken: change.token!,
+    oldValidUntil: graceMs > 0 ? new Date(now + graceMs) : undefined,
   };
 }
 
@@ -68,15 +45,16 @@ export async function verifyRotation(endpoint: RelayEndpoint, rotation: Rotation
   const deadline = Date.now() + timeoutMs;
   try {
     const oldShouldWork = rotation.oldValidUntil !== undefined;
+    const { oldToken } = rotation;
     for (;;) {
-      const [newOk, oldOk] = [await accepted(rotation.newToken), await accepted(rotation.oldToken)];
+      const [newOk, oldOk] = [await accepted(rotation.newToken), oldToken === undefined ? oldShouldWork : await accepted(oldToken)];
       if (newOk && oldOk === oldShouldWork) return;
       if (Date.now() > deadline) {
         throw new RelayError(
           newOk
             ? `The relay still accepts the old token through ${endpoint.origin}.`
             : `The relay does not accept the new token through ${endpoint.origin} yet.`,
-          { fix: 'The host\'s .env holds the new token: `relay restart` applies it with a restart.' },
+          { fix: 'The host\'s tokens.json holds the new token\'s hash: `relay restart` applies it with a restart.' },
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));

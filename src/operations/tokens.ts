@@ -1,6 +1,6 @@
-// `relay token add|list|revoke|rotate` and `relay usage`: the host's tokens file rewritten with the
-// pure edits of tokens-file.ts (hashes only, mode 600 root), the running relay told by SIGHUP, and
-// usage read by the relay bundle itself inside its container.
+// `relay token add|list|revoke|rotate` and `relay usage`: the host's tokens file (the one registry,
+// RELAY_TOKEN as "default") rewritten with the pure edits of tokens-file.ts (hashes only, mode 600
+// root), the running relay told by SIGHUP, and usage read by the relay bundle inside its container.
 import { ConfigError, RelayError } from '../shared/errors.js';
 import type { Host } from '../host/host.js';
 import { shellQuote } from '../host/shell.js';
@@ -21,8 +21,7 @@ import {
   type TokensFile,
   type TokenState,
 } from '../shared/tokens-file.js';
-import { generateRelayToken, tokenFingerprint } from '../shared/token.js';
-import { hostDeployEnv } from '../deploy-env.js';
+import { fingerprintFromSha256, generateRelayToken, tokenFingerprint } from '../shared/token.js';
 import { readHostFile } from './deploy.js';
 
 export const TOKENS_FILE_NAME = 'tokens.json';
@@ -107,8 +106,7 @@ export async function readUsage(host: Host, since: string): Promise<UsageReport>
 export interface TokenListing {
   name: string;
   state: TokenState;
-  /** null for "default" (RELAY_TOKEN): the host's .env keeps no date for it. */
-  created: string | null;
+  created: string;
   expires: string | null;
   revoked: string | null;
   lastUsed: string | null;
@@ -118,26 +116,11 @@ export interface TokenListing {
   previousUntil: string | null;
 }
 
-/** RELAY_TOKEN as the host's .env holds it: `previousUntil` ends the last rotation's grace. */
-export interface DefaultTokenOnHost {
-  previousUntil?: string;
-}
-
-/** What `relay token list` shows: never a token, never a hash. RELAY_TOKEN comes first, as "default". */
-export function tokenListing(file: TokensFile, lastUsed: Record<string, string>, now: number, defaultToken?: DefaultTokenOnHost): TokenListing[] {
+/** What `relay token list` shows: never a token, never a hash. RELAY_TOKEN ("default") comes first. */
+export function tokenListing(file: TokensFile, lastUsed: Record<string, string>, now: number): TokenListing[] {
   const inGrace = (until: string | undefined) => (until !== undefined && Date.parse(until) > now ? until : null);
-  const first: TokenListing[] = defaultToken === undefined ? [] : [{
-    name: DEFAULT_TOKEN_NAME,
-    state: 'active',
-    created: null,
-    expires: null,
-    revoked: null,
-    lastUsed: lastUsed[DEFAULT_TOKEN_NAME] ?? null,
-    rpm: null,
-    concurrency: null,
-    previousUntil: inGrace(defaultToken.previousUntil),
-  }];
-  return [...first, ...file.tokens.map((entry) => ({
+  const first = (entry: { name: string }) => (entry.name === DEFAULT_TOKEN_NAME ? 0 : 1);
+  return [...file.tokens].sort((a, b) => first(a) - first(b)).map((entry) => ({
     name: entry.name,
     state: tokenState(entry, now),
     created: entry.created,
@@ -147,13 +130,11 @@ export function tokenListing(file: TokensFile, lastUsed: Record<string, string>,
     rpm: entry.rpm ?? null,
     concurrency: entry.concurrency ?? null,
     previousUntil: inGrace(entry.previous?.until),
-  }))];
+  }));
 }
 
-/** RELAY_TOKEN in the host's .env, for `relay token list`; undefined when nothing is deployed. */
-export async function readHostDefaultToken(host: Host, appDir: string): Promise<DefaultTokenOnHost | undefined> {
-  const text = await readHostFile(host, `${appDir}/.env`);
-  const env = text === undefined ? undefined : hostDeployEnv(text);
-  if (env === undefined) return undefined;
-  return env.RELAY_TOKEN_PREVIOUS_UNTIL === undefined ? {} : { previousUntil: env.RELAY_TOKEN_PREVIOUS_UNTIL };
+/** `relay status`: RELAY_TOKEN's fingerprint, from the hash the host keeps as "default". */
+export function defaultTokenFingerprint(file: TokensFile): string | undefined {
+  const entry = file.tokens.find((other) => other.name === DEFAULT_TOKEN_NAME);
+  return entry === undefined ? undefined : fingerprintFromSha256(entry.sha256);
 }

@@ -1,7 +1,8 @@
-// `relay deploy` as data: the app directory, the bundle + Dockerfile + compose.yaml + .env, the
-// container built and started only when one of those changed, the boot unit, the nginx vhost
-// (validated before reload, restored if rejected), and a real request through nginx at the end.
-// Pure: the bundle, the template texts and the .env text are passed in.
+// `relay deploy` as data: the app directory, the token registry (RELAY_TOKEN's hash as "default"),
+// the bundle + Dockerfile + compose.yaml + .env, the container built and started only when one of
+// those changed, the boot unit, the nginx vhost (validated before reload, restored if rejected), and
+// a real request through nginx at the end. Pure: the bundle, the template texts, the .env and
+// tokens.json texts and the token are passed in.
 import { createHash } from 'node:crypto';
 import { APP_DIR_MARKER, checkAppDir } from '../app-dir.js';
 import { ConfigError } from '../shared/errors.js';
@@ -43,6 +44,10 @@ export interface DeployInput {
   bundle: RelayBundle;
   /** The host's .env, from renderDeployEnv. */
   envFile: string;
+  /** The host's tokens.json, RELAY_TOKEN's hash as "default" (default-token.ts). */
+  tokensFile: string;
+  /** RELAY_TOKEN itself, from the operator's env file: the verification sends it, on stdin only. */
+  token: string;
   templates: DeployTemplates;
   /** Serve HTTPS with the certificate in `certDir` (set once `relay cert` obtained one). */
   tls?: TlsSettings;
@@ -113,11 +118,9 @@ export function renderApp(input: DeployInput): RenderedApp {
     stopGracePeriod: `${grace + 15}s`,
   };
   const hash = createHash('sha256');
-  // Token lines are left out: the running relay re-reads them (RELAY_ENV_FILE), so a rotated
-  // token must not make the next deploy rebuild and restart the container.
-  const envForHash = input.envFile.split('\n').filter((line) => !line.startsWith('RELAY_TOKEN')).join('\n');
+  // tokens.json is not part of it: the running relay re-reads it, so a rotated token needs no new container.
   const { entry, core, tokenizer } = input.bundle;
-  for (const part of [entry, core, tokenizer, dockerfile, envForHash, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
+  for (const part of [entry, core, tokenizer, dockerfile, input.envFile, renderTemplate(input.templates.compose, { ...composeVars, deployHash: '' })]) {
     hash.update(createHash('sha256').update(part).digest());
   }
   const deployHash = hash.digest('hex');
@@ -180,14 +183,17 @@ export function installVhostCommand(staged: string): string {
   return `sh -c ${shellQuote(INSTALL_VHOST)} install-vhost ${shellQuote(staged)} ${NGINX_SITE} ${NGINX_ENABLED} ${shellQuote(`${staged}.previous`)}`;
 }
 
+/** Reads the token the step gets on stdin into $token, where verifyThroughNginxCommand expects it. */
+const READ_TOKEN = 'IFS= read -r token';
+
 /**
  * A real request through nginx: /health must answer 200, and /v1/models with the token must not
- * be 401. The token goes from .env to curl through a pipe (`--config -`), never through argv.
- * While HTTPS is pending, port 80 must refuse /v1 (503) and the token is checked on loopback.
+ * be 401. The token, in $token (READ_TOKEN), reaches curl through a pipe (`--config -`) from the
+ * shell's printf builtin: never argv, never a file. While HTTPS is pending, port 80 must refuse
+ * /v1 (503) and the token is checked on loopback.
  */
-export function verifyThroughNginxCommand(appDir: string, serverName: string, mode: VhostMode = 'http', upstreamPort = CONTAINER_PORT): string {
+export function verifyThroughNginxCommand(serverName: string, mode: VhostMode = 'http', upstreamPort = CONTAINER_PORT): string {
   const host = shellQuote(`Host: ${serverName}`);
-  const env = shellQuote(`${appDir}/.env`);
   // With HTTPS, port 80 only redirects: ask nginx on 443 with the right SNI. -k because this host
   // need not trust a private CA; \`relay cert\` checks the chain from the operator's machine.
   const base = mode === 'https' ? `https://${serverName}` : 'http://127.0.0.1';
@@ -199,7 +205,7 @@ if [ "$code" != 503 ]; then echo "GET /v1/models on port 80 answered $code, not 
   return `code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10${via} -H ${host} ${base}/health) || code=000
 if [ "$code" != 200 ]; then echo "GET /health through nginx answered $code, not 200" >&2; exit 1; fi
 ${mode === 'tls-pending' ? pendingCheck : ''}body=$(mktemp); trap 'rm -f "$body"' EXIT
-code=$(sed -n 's/^RELAY_TOKEN=//p' ${env} | tail -n 1 | { read -r t; printf 'header = "Authorization: Bearer %s"\\n' "$t"; } \\
+code=$(printf 'header = "Authorization: Bearer %s"\\n' "$token" \\
   | curl -sS -o "$body" -w '%{http_code}' --max-time 60 --config -${tokenTarget}) || code=000
 case "$code" in
   401) if grep -q 'relay token' "$body"; then echo "the relay refused its own RELAY_TOKEN (401)" >&2; else echo "the upstream refused OPENAI_API_KEY (401): check the key in your .env.local" >&2; fi; exit 1 ;;
@@ -240,7 +246,7 @@ export function buildDeployPlan(input: DeployInput): Step[] {
   const dir = input.appDir;
   const q = shellQuote;
   const mode = vhostMode(input);
-  const verify = verifyThroughNginxCommand(dir, input.serverName, mode, input.hostPort ?? CONTAINER_PORT);
+  const verify = verifyThroughNginxCommand(input.serverName, mode, input.hostPort ?? CONTAINER_PORT);
   return [
     {
       id: 'app.dir',
@@ -249,6 +255,22 @@ export function buildDeployPlan(input: DeployInput): Step[] {
       // The marker tells a later deploy that this directory is relay's (see app-dir.ts).
       files: [rootFile(`${dir}/${APP_DIR_MARKER}`, 'This directory was created by relay (`relay deploy`); relay manages everything in it.\n')],
       apply: [`install -d -m 0755 -o root -g root ${q(dir)}`],
+    },
+    {
+      id: 'tokens.registry',
+      title: `Register RELAY_TOKEN as the "default" token in ${dir}/tokens.json (its hash only)`,
+      // Before the .env without RELAY_TOKEN goes up: a relay running from an old host's .env
+      // takes the same token from the registry first (SIGHUP; none runs on a first deploy).
+      files: [rootFile(`${dir}/tokens.json`, input.tokensFile, '0600')],
+      apply: [`docker kill --signal HUP ${CONTAINER_NAME} >/dev/null 2>&1 || true`],
+    },
+    {
+      id: 'app.env',
+      title: `Write the relay's environment to ${dir}/.env (root-only; no token)`,
+      // In the deploy hash: a change the container must see rebuilds it below. Rewritten on its own,
+      // an old host's RELAY_TOKEN lines go without restarting the container (and failing requests).
+      files: [rootFile(`${dir}/.env`, input.envFile, '0600')],
+      apply: [],
     },
     {
       id: 'app.container',
@@ -261,7 +283,6 @@ export function buildDeployPlan(input: DeployInput): Step[] {
         rootFile(`${dir}/relay-tokenizer.cjs`, input.bundle.tokenizer),
         rootFile(`${dir}/Dockerfile`, app.dockerfile),
         rootFile(`${dir}/compose.yaml`, app.compose),
-        rootFile(`${dir}/.env`, input.envFile, '0600'),
       ],
       apply: [
         composeCommand(dir, 'build'),
@@ -297,9 +318,10 @@ export function buildDeployPlan(input: DeployInput): Step[] {
       title: mode === 'tls-pending'
         ? `Verify port 80 (Host: ${input.serverName}) serves /health and refuses the API until HTTPS`
         : `Verify a request through nginx (Host: ${input.serverName})`,
-      check: verify,
+      check: `${READ_TOKEN}\n${verify}`,
       // Right after a reload the old workers may still answer for a moment: poll, do not sleep.
-      apply: [pollCommand(verify, 30)],
+      apply: [`${READ_TOKEN}\n${pollCommand(verify, 30)}`],
+      stdin: `${input.token}\n`,
       fix: input.tls
         ? `On the host, \`curl -vk --resolve ${input.serverName}:443:127.0.0.1 https://${input.serverName}/health\` and \`sudo nginx -T\` show what answers instead.`
         : `On the host, \`curl -v -H "Host: ${input.serverName}" http://127.0.0.1/health\` and \`sudo nginx -T\` show what answers instead.`,

@@ -52,7 +52,8 @@ export async function runPlan(host: Host, steps: Step[], events: PlanEvents = {}
 
 async function runStep(host: Host, step: Step): Promise<Omit<StepReport, 'durationMs'> & { detail?: string }> {
   const files = step.files ?? [];
-  const checkPassed = step.check === undefined ? files.length > 0 : (await host.run(step.check, { sudo: true })).code === 0;
+  const asRoot = step.stdin === undefined ? { sudo: true } : { sudo: true, stdin: step.stdin };
+  const checkPassed = step.check === undefined ? files.length > 0 : (await host.run(step.check, asRoot)).code === 0;
   const drift = await fileDrift(host, step, files);
   const base = { id: step.id, title: step.title };
   if (checkPassed && drift.length === 0) return { ...base, outcome: 'unchanged', changedFiles: [] };
@@ -67,11 +68,11 @@ async function runStep(host: Host, step: Step): Promise<Omit<StepReport, 'durati
   }
   for (const command of step.apply) {
     // `set -e`: a multi-line command stops at its first failing line, like the list of commands does.
-    const result = await host.run(`set -e\n${command}`, { sudo: true });
+    const result = await host.run(`set -e\n${command}`, asRoot);
     if (result.code !== 0) throw stepFailed(step, command, result.stderr, `exited with ${exitText(result.code)}`);
   }
   if (step.check !== undefined) {
-    const recheck = await host.run(step.check, { sudo: true });
+    const recheck = await host.run(step.check, asRoot);
     if (recheck.code !== 0) {
       throw stepFailed(step, step.check, recheck.stderr, `still fails after applying the step (${exitText(recheck.code)})`);
     }

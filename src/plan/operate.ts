@@ -2,7 +2,6 @@
 // health: pure builders of shell text, plus the parser of the status report. Run as root.
 import { parseDotenv } from '../shared/env-local.js';
 import { shellQuote } from '../host/shell.js';
-import { fingerprintFromSha256 } from '../shared/token.js';
 import type { Step } from './step.js';
 
 export const DEFAULT_APP_DIR = '/opt/relay';
@@ -65,11 +64,10 @@ export function restartSteps(appDir: string, healthTimeoutSec = 120): Step[] {
 }
 
 /**
- * One read-only script printing `key=value` lines. The token's fingerprint is computed on the
- * host (sha256sum of the value from .env): the token itself never leaves it, nor enters argv.
+ * One read-only script printing `key=value` lines. It reads no token: the host keeps only hashes,
+ * and the fingerprint comes from tokens.json (operations/tokens.ts).
  */
 export function statusCommand(options: { appDir: string; domain?: string }): string {
-  const env = shellQuote(`${options.appDir}/.env`);
   const lines = [
     `c=${CONTAINER_NAME}`,
     `echo "container.state=$(docker inspect -f '{{.State.Status}}' "$c" 2>/dev/null || echo missing)"`,
@@ -81,7 +79,6 @@ export function statusCommand(options: { appDir: string; domain?: string }): str
     `[ -n "$img" ] && echo "image.version=$(docker image inspect -f '{{index .Config.Labels "${IMAGE_VERSION_LABEL}"}}' "$img" 2>/dev/null)"`,
     'echo "nginx.active=$(systemctl is-active nginx 2>/dev/null)"',
     'echo "relay.service=$(systemctl is-enabled relay.service 2>/dev/null)"',
-    `[ -f ${env} ] && echo "token.sha256=$(sed -n 's/^RELAY_TOKEN=//p' ${env} | tail -n 1 | tr -d '\\n' | sha256sum | cut -d' ' -f1)"`,
   ];
   if (options.domain) {
     const cert = shellQuote(`/etc/letsencrypt/live/${options.domain}/cert.pem`);
@@ -97,7 +94,6 @@ export interface RelayStatus {
   nginx: { active: boolean; state: string };
   systemdUnit: string;
   cert?: { notAfter: string; daysLeft: number };
-  tokenFingerprint?: string;
 }
 
 /** Parses statusCommand's output; `now` is passed in so the cert's days-left is testable. */
@@ -123,8 +119,5 @@ export function parseStatus(stdout: string, now: Date = new Date()): RelayStatus
     const ms = Date.parse(notAfter);
     status.cert = { notAfter: Number.isNaN(ms) ? notAfter : new Date(ms).toISOString(), daysLeft: Number.isNaN(ms) ? NaN : Math.floor((ms - now.getTime()) / 86_400_000) };
   }
-  // sha256 of the empty string: .env has no RELAY_TOKEN line.
-  const sha = get('token.sha256');
-  if (sha && sha !== 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855') status.tokenFingerprint = fingerprintFromSha256(sha);
   return status;
 }

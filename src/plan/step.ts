@@ -16,6 +16,8 @@ export interface Step {
   files?: FileSpec[];
   /** Commands run as root, in order, when the check fails or a file changed. */
   apply: string[];
+  /** Fed to the check and to each command on stdin: how a secret reaches a command, never in argv or a file. */
+  stdin?: string;
   /** Extra context for a failure: what the operator should do (e.g. "free disk space on /var"). */
   fix?: string;
 }

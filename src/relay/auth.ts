@@ -1,20 +1,9 @@
-// Bearer tokens: reading one out of an Authorization header, and the shapes the relay's token
-// sources share. The check itself is the token registry's (access/token-registry.ts), which looks
-// tokens up by their SHA-256, so timing says nothing about the token.
-
-/** The tokens the relay accepts right now. */
-export interface TokenSet {
-  /** undefined means the relay is open: anyone who reaches it spends the key. */
-  current: string | undefined;
-  /** The token being rotated out, accepted until `until` (epoch ms) during a grace period. */
-  previous?: { token: string; until: number };
-}
+// Bearer tokens: reading one out of an Authorization header. The check itself is the token
+// registry's (access/token-registry.ts), which looks tokens up by their SHA-256, so timing says
+// nothing about the token.
 
 export interface Authenticator {
   check(authorization: string | undefined): boolean;
-  /** Swaps the accepted tokens at once: the next request is checked against the new set. */
-  update(tokens: TokenSet): void;
-  isOpen(): boolean;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {

@@ -2,7 +2,6 @@
 import { ConfigError } from '../shared/errors.js';
 import { parseDuration } from '../shared/duration.js';
 import { loadAccessConfig, type AccessConfig } from './access/config.js';
-import type { TokenSet } from './auth.js';
 import { parseCorsOrigins, type CorsPolicy } from './cors.js';
 import { parseModelPolicy, type ModelPolicy } from './models.js';
 import { parseAnthropicModels, type AnthropicModels } from './anthropic/models.js';
@@ -31,10 +30,11 @@ export interface Timeouts {
 
 export interface RelayConfig {
   apiKey: string;
-  /** The tokens accepted at start; `current` undefined means the relay is open. */
-  tokens: TokenSet;
-  /** A dotenv file whose token lines are re-read on change and on SIGHUP (RELAY_ENV_FILE). */
-  tokenFile: string | undefined;
+  /**
+   * RELAY_TOKEN: "default" while the tokens file (RELAY_TOKENS_FILE) has no "default" of its own.
+   * Neither: the relay is open, and anyone who reaches it spends the key.
+   */
+  token: string | undefined;
   upstream: Upstream;
   port: number;
   host: string;
@@ -82,8 +82,7 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
   const relayToken = (env.RELAY_TOKEN ?? env.OPENAI_RELAY_TOKEN)?.trim() || undefined;
   return {
     apiKey,
-    tokens: { current: relayToken },
-    tokenFile: env.RELAY_ENV_FILE?.trim() || undefined,
+    token: relayToken,
     upstream: withProxy(parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL), env),
     port: overrides.port ?? parsePort(env.PORT),
     host: overrides.host ?? env.HOST ?? '0.0.0.0',

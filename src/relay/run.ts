@@ -1,36 +1,17 @@
-// Runs the relay as a process: start, reload tokens on SIGHUP or when their files change,
+// Runs the relay as a process: start, reload the tokens file on SIGHUP (and when it changes),
 // stop gracefully on SIGTERM/SIGINT.
 import { RelayError } from '../shared/errors.js';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import { startRelayServer, type RunningRelay } from './server.js';
-import { readTokenFile, watchTokenFile } from './token-file.js';
 
 export async function runRelay(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
-  const tokenFile = config.tokenFile;
-  // The file is the live source of truth; the env is what the container started with.
-  const fromFile = tokenFile === undefined ? undefined : await readTokenFile(tokenFile);
-  const relay = await startRelayServer(fromFile ? { ...config, tokens: fromFile } : config, logger).catch((error: unknown) => {
+  const relay = await startRelayServer(config, logger).catch((error: unknown) => {
     throw listenError(error, config);
   });
 
-  let reloadEnvFile: (() => void) | undefined;
-  if (tokenFile !== undefined) {
-    const reload = () => {
-      readTokenFile(tokenFile).then(
-        (tokens) => {
-          if (tokens) relay.setTokens(tokens);
-          else logger.warn('RELAY_ENV_FILE names no RELAY_TOKEN: keeping the tokens in use', { file: tokenFile });
-        },
-        (error: NodeJS.ErrnoException) => logger.warn('could not re-read RELAY_ENV_FILE: keeping the tokens in use', { file: tokenFile, error: error.code ?? String(error) }),
-      );
-    };
-    watchTokenFile(tokenFile, reload);
-    reloadEnvFile = reload;
-  }
-  // SIGHUP: re-read RELAY_ENV_FILE's token lines and the named tokens file (RELAY_TOKENS_FILE).
+  // SIGHUP: re-read the tokens file (RELAY_TOKENS_FILE) now; `relay token` and `relay rotate-token` send it.
   process.on('SIGHUP', () => {
-    reloadEnvFile?.();
     relay.reloadTokensFile().catch((error: unknown) => logger.warn('could not re-read RELAY_TOKENS_FILE', { error: String(error) }));
   });
 

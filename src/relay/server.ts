@@ -3,11 +3,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RelayConfig } from './config.js';
-import { tokenFingerprint } from '../shared/token.js';
 import { createAccess } from './access/access.js';
 import type { Acquired, Refused } from './access/limiter.js';
 import { createAnthropicApi } from './anthropic/api.js';
-import type { Authenticator, TokenSet } from './auth.js';
+import type { Authenticator } from './auth.js';
 import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders, type CorsPolicy } from './cors.js';
 import { createDumper, relaySecrets } from './dump.js';
 import { Exchange, finishExchange, type Books } from './exchange.js';
@@ -28,22 +27,16 @@ import { RELAY_VERSION } from '../shared/version.js';
 export interface RunningRelay {
   readonly port: number;
   readonly host: string;
-  /** Replaces the accepted RELAY_TOKEN (and a rotation's previous one); requests already past the check are not affected. */
-  setTokens(tokens: TokenSet): void;
-  /** Re-reads the named tokens file (RELAY_TOKENS_FILE). */
+  /** Re-reads the tokens file (RELAY_TOKENS_FILE); requests already past the check are not affected. */
   reloadTokensFile(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
   shutdown(graceMs: number): Promise<void>;
 }
 
 export async function startRelayServer(config: RelayConfig, logger: Logger): Promise<RunningRelay> {
-  const access = await createAccess(config.access, { envTokens: config.tokens }, logger);
+  const access = await createAccess(config.access, { envToken: config.token }, logger);
   // Realtime sessions are let in by the same tokens as HTTP requests.
-  const auth: Authenticator = {
-    check: (authorization) => access.registry.identify(authorization) !== undefined,
-    update: (tokens) => access.registry.setEnvTokens(tokens),
-    isOpen: () => access.registry.isOpen(),
-  };
+  const auth: Authenticator = { check: (authorization) => access.registry.identify(authorization) !== undefined };
   const credentials: UpstreamCredentials = {
     apiKey: config.apiKey,
     organization: config.openaiOrganization,
@@ -193,13 +186,6 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     port: address.port,
     host: address.address,
     reloadTokensFile: () => access.reloadTokens(),
-    setTokens(tokens) {
-      access.registry.setEnvTokens(tokens);
-      logger.info('tokens reloaded', {
-        token: tokens.current && tokenFingerprint(tokens.current),
-        previous_until: tokens.previous && new Date(tokens.previous.until).toISOString(),
-      });
-    },
     async shutdown(graceMs) {
       stopping = true;
       logger.info('relay stopping', { in_flight: inFlight, grace_ms: graceMs });

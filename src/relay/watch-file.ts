@@ -1,5 +1,5 @@
 // Watching one file for changes, as the relay does for files it re-reads while running
-// (RELAY_ENV_FILE, the tokens file).
+// (the tokens file).
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 

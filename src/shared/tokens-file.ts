@@ -1,6 +1,7 @@
-// The tokens file (RELAY_TOKENS_FILE, /opt/relay/tokens.json on the host): named client tokens,
-// each stored only as the SHA-256 of the token, with its limits and lifetime. The relay reads it;
-// `relay token ...` rewrites it with the pure edits below. Shared: one format, read by the relay, written by the CLI.
+// The tokens file (RELAY_TOKENS_FILE, /opt/relay/tokens.json on the host): the one registry of
+// client tokens, RELAY_TOKEN as its "default" entry and named tokens beside it, each stored only as
+// the SHA-256 of the token, with its limits and lifetime. The relay reads it; `relay deploy`,
+// `relay rotate-token` and `relay token ...` rewrite it with the pure edits below. Shared: one format, read by the relay, written by the CLI.
 import { createHash } from 'node:crypto';
 import { ConfigError } from './errors.js';
 
@@ -28,7 +29,7 @@ export interface TokensFile {
   tokens: TokenEntry[];
 }
 
-/** RELAY_TOKEN's name in the registry, metrics and usage; not available to `relay token add`. */
+/** RELAY_TOKEN's entry in the registry, metrics and usage; made by `relay deploy`, not `relay token add`. */
 export const DEFAULT_TOKEN_NAME = 'default';
 /** Metrics label, limiter scope and log name for requests in RELAY_MODE=passthrough. */
 export const PASSTHROUGH_NAME = 'passthrough';
@@ -134,6 +135,17 @@ function named(file: TokensFile, name: string): TokenEntry {
   const entry = file.tokens.find((other) => other.name === name);
   if (!entry) throw new ConfigError(`There is no token named "${name}".`, { fix: '`relay token list` shows the names.' });
   return entry;
+}
+
+/**
+ * The registry with RELAY_TOKEN's hash as "default" (created `now`), and a rotation's previous hash
+ * when one is still in its grace; a registry that has a "default" already is returned as it is.
+ */
+export function withDefaultToken(file: TokensFile, sha256: string, now: number, previous?: { sha256: string; until: string }): TokensFile {
+  if (file.tokens.some((entry) => entry.name === DEFAULT_TOKEN_NAME)) return file;
+  const entry: TokenEntry = { name: DEFAULT_TOKEN_NAME, sha256, created: new Date(now).toISOString() };
+  if (previous !== undefined) entry.previous = previous;
+  return { version: 1, tokens: [...file.tokens, entry] };
 }
 
 /** Marks the token revoked (kept in the file so `token list` can still show it). */

@@ -6,7 +6,7 @@ import { createTokenRegistry } from '../../src/relay/access/token-registry.js';
 import { addToken, emptyTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
 
 const registry = createTokenRegistry({
-  envTokens: { current: 'env-token' },
+  envToken: 'env-token',
   file: addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex('tok-alice'), rpm: 5 }, Date.now()),
 });
 const relay: AccessContext = { mode: 'relay', registry, passthroughLimits: {} };

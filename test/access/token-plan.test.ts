@@ -1,7 +1,7 @@
 // relay token ... and relay usage as data: what is written on the host, what is run there.
 import { describe, expect, it } from 'vitest';
-import { planTokenAdd, planTokenRevoke, planTokenRotate, tokenListing, usageCommand } from '../../src/operations/tokens.js';
-import { emptyTokensFile, parseTokensFile, sha256Hex, type TokensFile } from '../../src/shared/tokens-file.js';
+import { defaultTokenFingerprint, planTokenAdd, planTokenRevoke, planTokenRotate, tokenListing, usageCommand } from '../../src/operations/tokens.js';
+import { emptyTokensFile, parseTokensFile, sha256Hex, withDefaultToken, type TokensFile } from '../../src/shared/tokens-file.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const SECRET = 'a'.repeat(64);
@@ -64,16 +64,39 @@ describe('relay token list', () => {
   });
 });
 
-describe('relay token list with RELAY_TOKEN on the host', () => {
-  it('lists it first as "default", with its grace, beside the named tokens', () => {
-    const file = written(planTokenAdd('/opt/relay', emptyTokensFile(), 'bob', {}, NOW, 'b'.repeat(64)).steps);
-    const rows = tokenListing(file, { default: '2026-01-01T00:06:00.000Z' }, NOW, { previousUntil: '2026-01-01T00:10:00.000Z' });
+describe('relay token list with RELAY_TOKEN as "default"', () => {
+  it('lists it first, from the same registry as the named tokens: created, grace, last use', () => {
+    let file = withDefaultToken(emptyTokensFile(), sha256Hex(SECRET), NOW);
+    file = written(planTokenAdd('/opt/relay', file, 'bob', {}, NOW, 'b'.repeat(64)).steps);
+    file = written(planTokenRotate('/opt/relay', file, 'default', 600_000, NOW, 'd'.repeat(64)).steps);
+    // Entries written before "default" existed come first in the file; default is listed first anyway.
+    file = { version: 1, tokens: [...file.tokens].reverse() };
+    const rows = tokenListing(file, { default: '2026-01-01T00:06:00.000Z' }, NOW);
     expect(rows.map((row) => row.name)).toEqual(['default', 'bob']);
     expect(rows[0]).toEqual({
-      name: 'default', state: 'active', created: null, expires: null, revoked: null, lastUsed: '2026-01-01T00:06:00.000Z', rpm: null, concurrency: null,
+      name: 'default', state: 'active', created: '2026-01-01T00:00:00.000Z', expires: null, revoked: null, lastUsed: '2026-01-01T00:06:00.000Z', rpm: null, concurrency: null,
       previousUntil: '2026-01-01T00:10:00.000Z',
     });
-    expect(tokenListing(file, {}, NOW, { previousUntil: '2025-01-01T00:00:00.000Z' })[0]!.previousUntil).toBeNull();
+    expect(tokenListing(file, {}, NOW + 600_000)[0]!.previousUntil).toBeNull();
+  });
+});
+
+describe('relay token rotate default', () => {
+  it('rotates RELAY_TOKEN in tokens.json like any token: a new hash, the old one for the grace', () => {
+    const file = withDefaultToken(emptyTokensFile(), sha256Hex(SECRET), NOW);
+    const change = planTokenRotate('/opt/relay', file, 'default', 600_000, NOW, 'c'.repeat(64));
+    expect(change.steps[0]!.files!.map((f) => f.path)).toEqual(['/opt/relay/tokens.json']);
+    expect(written(change.steps).tokens).toEqual([
+      { name: 'default', sha256: sha256Hex('c'.repeat(64)), created: '2026-01-01T00:00:00.000Z', previous: { sha256: sha256Hex(SECRET), until: '2026-01-01T00:10:00.000Z' } },
+    ]);
+    expect(JSON.stringify(change.steps)).not.toContain('c'.repeat(64));
+  });
+});
+
+describe('relay status: the token fingerprint', () => {
+  it('is the start of the "default" hash in tokens.json; none without a "default"', () => {
+    expect(defaultTokenFingerprint(withDefaultToken(emptyTokensFile(), sha256Hex(SECRET), NOW))).toBe(`sha256:${sha256Hex(SECRET).slice(0, 16)}`);
+    expect(defaultTokenFingerprint(emptyTokensFile())).toBeUndefined();
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../src/relay/log.js';
 import { createTokenRegistry, followTokensFile } from '../../src/relay/access/token-registry.js';
-import { addToken, emptyTokensFile, renderTokensFile, revokeToken, rotateToken, sha256Hex, type TokensFile } from '../../src/shared/tokens-file.js';
+import { addToken, emptyTokensFile, renderTokensFile, revokeToken, rotateToken, sha256Hex, withDefaultToken, type TokensFile } from '../../src/shared/tokens-file.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const bearer = (token: string) => `Bearer ${token}`;
@@ -24,14 +24,12 @@ describe('identifying callers by token', () => {
     expect(registry.identify('Basic dG9rLWFsaWNl')).toBeUndefined();
   });
 
-  it('keeps RELAY_TOKEN working as "default", with a rotation\'s previous token until its end', () => {
-    let now = T0;
-    const registry = createTokenRegistry({ envTokens: { current: 'env-token', previous: { token: 'old-env', until: T0 + 1000 } }, now: () => now });
+  it('keeps RELAY_TOKEN from the environment working as "default" while the tokens file has no default entry', () => {
+    const registry = createTokenRegistry({ envToken: 'env-token', file: fileWith(['alice', 'tok-alice']), now: () => T0 });
     expect(registry.identify(bearer('env-token'))?.name).toBe('default');
-    expect(registry.identify(bearer('old-env'))?.name).toBe('default');
-    now = T0 + 1000;
-    expect(registry.identify(bearer('old-env'))).toBeUndefined();
+    expect(registry.identify(bearer('tok-alice'))?.name).toBe('alice');
     expect(registry.isOpen()).toBe(false);
+    expect(createTokenRegistry({ envToken: 'env-token' }).identify(bearer('env-token'))?.name).toBe('default');
   });
 
   it('is open only with neither RELAY_TOKEN nor a tokens file; an empty tokens file lets nobody in', () => {
@@ -60,14 +58,46 @@ describe('identifying callers by token', () => {
   });
 });
 
+describe('one registry: RELAY_TOKEN is the tokens file\'s "default" entry', () => {
+  const withDefault = (token: string) => withDefaultToken(emptyTokensFile(), sha256Hex(token), T0);
+
+  it('takes "default" from the file once it has one: the environment\'s RELAY_TOKEN is then refused', () => {
+    const registry = createTokenRegistry({ envToken: 'stale-env-token', file: withDefault('file-token'), now: () => T0 });
+    expect(registry.identify(bearer('file-token'))).toEqual({ name: 'default', limits: {} });
+    expect(registry.identify(bearer('stale-env-token'))).toBeUndefined();
+    // Revoked in the file is revoked: the environment does not bring it back.
+    const revoked = createTokenRegistry({ envToken: 'file-token', file: revokeToken(withDefault('file-token'), 'default', T0), now: () => T0 });
+    expect(revoked.identify(bearer('file-token'))).toBeUndefined();
+  });
+
+  it('rotates "default" like any token: the old value works until the grace ends, then only the new one', () => {
+    let now = T0;
+    const file = rotateToken(withDefault('first'), 'default', sha256Hex('second'), 30_000, T0);
+    const registry = createTokenRegistry({ file, now: () => now });
+    expect(registry.identify(bearer('first'))?.name).toBe('default');
+    expect(registry.identify(bearer('second'))?.name).toBe('default');
+    now = T0 + 30_000;
+    expect(registry.identify(bearer('first'))).toBeUndefined();
+    expect(registry.identify(bearer('second'))?.name).toBe('default');
+  });
+
+  it('adds "default" once: a registry that has one is returned as it is', () => {
+    const file = withDefault('first');
+    expect(file.tokens).toEqual([{ name: 'default', sha256: sha256Hex('first'), created: '2026-01-01T00:00:00.000Z' }]);
+    expect(withDefaultToken(file, sha256Hex('other'), T0 + 1)).toBe(file);
+    const migrated = withDefaultToken(emptyTokensFile(), sha256Hex('new'), T0, { sha256: sha256Hex('old'), until: '2026-01-01T00:10:00.000Z' });
+    expect(migrated.tokens[0]!.previous).toEqual({ sha256: sha256Hex('old'), until: '2026-01-01T00:10:00.000Z' });
+  });
+});
+
 describe('remembering accepted Authorization headers', () => {
   it('accepts every spelling of a valid header, and forgets them all when the tokens change', () => {
-    const registry = createTokenRegistry({ envTokens: { current: 'env-token' }, now: () => T0 });
+    const registry = createTokenRegistry({ file: withDefaultToken(emptyTokensFile(), sha256Hex('env-token'), T0), now: () => T0 });
     // More spellings than the memory holds (1,000): past that it starts over, still answering right.
     const spellings = Array.from({ length: 1500 }, (_, i) => `${i % 2 ? 'bearer' : 'Bearer'}${' '.repeat(1 + (i >> 1))}env-token`);
     for (const header of spellings) expect(registry.identify(header)?.name).toBe('default');
     expect(registry.identify('Bearer env-token-2')).toBeUndefined();
-    registry.setEnvTokens({ current: 'env-token-2' });
+    registry.setFile(rotateToken(withDefaultToken(emptyTokensFile(), sha256Hex('env-token'), T0), 'default', sha256Hex('env-token-2'), 0, T0));
     expect(registry.identify(spellings[0])).toBeUndefined();
     expect(registry.identify(spellings[1499])).toBeUndefined();
     expect(registry.identify('Bearer env-token-2')?.name).toBe('default');
@@ -83,7 +113,7 @@ describe('reloading the tokens file', () => {
       await rename(`${path}.tmp`, path);
     };
     const logs: string[] = [];
-    const registry = createTokenRegistry({ envTokens: { current: 'env-token' } });
+    const registry = createTokenRegistry({ envToken: 'env-token' });
     // A missing file is an empty one: RELAY_TOKEN alone works until `relay token add` writes it.
     const follower = await followTokensFile(path, registry, jsonLogger((line) => logs.push(line)));
     try {

@@ -9,7 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pickEnvValue } from '../../src/shared/env-local.js';
 import { installVhostCommand } from '../../src/plan/deploy-plan.js';
+import { sha256Hex } from '../../src/shared/tokens-file.js';
 import { tokenFingerprint } from '../../src/shared/token.js';
 import { startFakeOpenAI, MODELS, type FakeOpenAI } from '../support/fake-openai.js';
 import { run, type RunResult } from './harness/run.js';
@@ -53,9 +55,16 @@ async function onHost(cmd: string): Promise<string> {
   return r.stdout;
 }
 
-/** Test-side only: the token, read on the host as root, to act as a client. */
+/** The token as the operator has it: RELAY_TOKEN in .env.local (the host keeps only its hash). */
 async function relayToken(): Promise<string> {
-  return (await onHost("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env")).trim();
+  const token = pickEnvValue(readFileSync(join(work, '.env.local'), 'utf8'), 'RELAY_TOKEN');
+  if (!token) throw new Error('no RELAY_TOKEN in .env.local');
+  return token;
+}
+
+/** The host's token registry, read as root. */
+async function tokensOnHost(): Promise<{ tokens: Array<{ name: string; sha256: string; previous?: { until: string } }> }> {
+  return JSON.parse(await onHost('cat /opt/relay/tokens.json'));
 }
 
 const viaNginx = (path: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${host.httpPort}${path}`, init);
@@ -133,7 +142,11 @@ describe('relay deploy', () => {
   it("keeps .env root-only with only the allowed keys, and .env.local's other lines off the host", async () => {
     expect((await onHost('stat -c "%a %U:%G" /opt/relay/.env')).trim()).toBe('600 root:root');
     const keys = (await onHost("grep -v '^#' /opt/relay/.env | cut -d= -f1")).trim().split('\n');
-    expect(keys).toEqual(['OPENAI_API_KEY', 'RELAY_TOKEN', 'OPENAI_BASE_URL']);
+    expect(keys).toEqual(['OPENAI_API_KEY', 'OPENAI_BASE_URL']);
+    // RELAY_TOKEN is the registry's "default": only its hash is on the host, root-only.
+    expect((await onHost('stat -c "%a %U:%G" /opt/relay/tokens.json')).trim()).toBe('600 root:root');
+    expect((await tokensOnHost()).tokens).toEqual([expect.objectContaining({ name: 'default', sha256: sha256Hex(await relayToken()) })]);
+    expect((await host.exec(`grep -rIl ${await relayToken()} /opt/relay /etc 2>/dev/null`)).stdout).toBe('');
     const leaked = await host.exec(
       `grep -rIl -e ${OTHER_VALUE} -e OTHER_SECRET /opt /etc /root /home /tmp /var/tmp /var/log /var/lib/docker/containers 2>/dev/null`,
       { timeoutMs: 120_000 },
@@ -246,6 +259,64 @@ describe('running install and deploy again', () => {
     const r = await relay(['status', '-i', host.identityFile, '--known-hosts', join(home, 'known_hosts'), '--yes']);
     expect(r.exitCode, ok(r)).toBe(0);
   });
+});
+
+describe('a host deployed before the one token registry (RELAY_TOKEN in clear in its .env)', () => {
+  it('is migrated by the next deploy with no failed request and no token change', async () => {
+    const token = await relayToken();
+    // The layout today's main left: RELAY_TOKEN in .env, no "default" in tokens.json, and the
+    // container started from that .env (its env holds RELAY_TOKEN).
+    await onHost(`cd /opt/relay && sed -i 's/^OPENAI_API_KEY=.*$/&\\nRELAY_TOKEN=${token}/' .env && rm -f tokens.json && docker compose up -d --force-recreate --wait relay >/dev/null 2>&1`);
+    expect(await onHost("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env")).toBe(`${token}\n`);
+    expect((await host.exec('test -e /opt/relay/tokens.json')).exitCode).not.toBe(0);
+    await expect.poll(async () => (await viaNginx('/v1/models', { headers: { authorization: `Bearer ${token}` } })).status, { timeout: 60_000 }).toBe(200);
+
+    // A client polling with the token all through the migrating deploy.
+    let stopping = false;
+    const failures: string[] = [];
+    let served = 0;
+    const client = (async () => {
+      while (!stopping) {
+        try {
+          const res = await viaNginx('/v1/models', { headers: { authorization: `Bearer ${token}` } });
+          await res.arrayBuffer();
+          if (res.status === 200) served++;
+          else failures.push(`HTTP ${res.status}`);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const deploy = await relay(['deploy', ...target(), '--base-image', nodeImage]);
+    stopping = true;
+    await client;
+    expect(deploy.exitCode, ok(deploy)).toBe(0);
+    expect(deploy.stdout).toContain(`RELAY_TOKEN kept (${tokenFingerprint(token)}), moved to tokens.json as "default"`);
+    expect(failures).toEqual([]);
+    expect(served).toBeGreaterThan(10);
+
+    // Same token, now known to the host by its hash only.
+    expect(await relayToken()).toBe(token);
+    expect((await viaNginx('/v1/models', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(await onHost('cat /opt/relay/.env')).not.toContain('RELAY_TOKEN');
+    expect((await tokensOnHost()).tokens).toEqual([expect.objectContaining({ name: 'default', sha256: sha256Hex(token) })]);
+
+    // From here on "default" rotates like any token, and is listed with its grace.
+    const rotate = await relay(['rotate-token', ...target(), '--grace', '10m']);
+    expect(rotate.exitCode, ok(rotate)).toBe(0);
+    const rotated = await relayToken();
+    expect(rotated).not.toBe(token);
+    expect((await viaNginx('/v1/models', { headers: { authorization: `Bearer ${rotated}` } })).status).toBe(200);
+    expect((await viaNginx('/v1/models', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const list = await relay(['token', 'list', ...target(), '--json']);
+    expect(list.exitCode, ok(list)).toBe(0);
+    const rows = JSON.parse(list.stdout) as Array<{ name: string; state: string; previousUntil: string | null }>;
+    expect(rows[0]).toMatchObject({ name: 'default', state: 'active' });
+    expect(Date.parse(rows[0]!.previousUntil!)).toBeGreaterThan(Date.now() + 8 * 60_000);
+    expect(list.stdout).not.toContain(sha256Hex(rotated));
+    expect(await onHost('cat /opt/relay/.env')).not.toContain('RELAY_TOKEN');
+  }, 900_000);
 });
 
 describe('relay settings with deploy --set', () => {

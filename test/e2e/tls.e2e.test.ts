@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickEnvValue } from '../../src/shared/env-local.js';
 import { DOCKER_KEY_FINGERPRINT, keyFingerprintCheck } from '../../src/plan/install-plan.js';
+import { sha256Hex } from '../../src/shared/tokens-file.js';
 import { tokenFingerprint } from '../../src/shared/token.js';
 import { MODELS, PACE_MS, PACED_CHUNKS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startPebble, type Pebble } from './harness/pebble.js';
@@ -67,9 +68,10 @@ async function localToken(): Promise<string> {
   return token;
 }
 
-/** Test-side only: the token the relay holds, read on the host as root. */
-async function hostToken(): Promise<string> {
-  return (await onHost("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env")).trim();
+/** Test-side only: the hash the host keeps of RELAY_TOKEN, its registry's "default", read as root. */
+async function hostTokenHash(): Promise<string | undefined> {
+  const registry = JSON.parse(await onHost('cat /opt/relay/tokens.json')) as { tokens: Array<{ name: string; sha256: string }> };
+  return registry.tokens.find((entry) => entry.name === 'default')?.sha256;
 }
 
 /** A paced streamed chat completion through nginx over HTTPS; when each content chunk arrived. */
@@ -211,7 +213,8 @@ describe('relay init on a fresh host with a domain', () => {
 
     // Not a TTY: the token went to .env.local, and only its fingerprint to the screen.
     initToken = await localToken();
-    expect(initToken).toBe(await hostToken());
+    expect(await hostTokenHash()).toBe(sha256Hex(initToken));
+    expect(await onHost('cat /opt/relay/.env')).not.toContain(initToken);
     expect(r.stdout + r.stderr).not.toContain(initToken);
     expect(r.stdout).toContain(tokenFingerprint(initToken));
     expect((await stat(envFile)).mode & 0o777).toBe(0o600);
@@ -393,8 +396,9 @@ describe('relay rotate-token under a steady stream of requests', () => {
     expect(r.stdout).toContain(tokenFingerprint(newToken));
     expect((await stat(envFile)).mode & 0o777).toBe(0o600);
     expect(pickEnvValue(await readFile(envFile, 'utf8'), 'OTHER_SECRET')).toBe(OTHER_VALUE);
-    expect(await hostToken()).toBe(newToken);
-    expect((await onHost('stat -c "%a %U:%G" /opt/relay/.env')).trim()).toBe('600 root:root');
+    expect(await hostTokenHash()).toBe(sha256Hex(newToken));
+    expect((await onHost('stat -c "%a %U:%G" /opt/relay/tokens.json')).trim()).toBe('600 root:root');
+    expect(await onHost('cat /opt/relay/.env')).not.toContain('RELAY_TOKEN');
     // Applied without a restart.
     expect((await onHost("docker inspect -f '{{.State.StartedAt}}' relay")).trim()).toBe(startedAt);
 
@@ -512,7 +516,7 @@ describe('running relay init again', () => {
     expect(took).toBeLessThan(60_000);
     // The token is kept, and still works.
     expect(await localToken()).toBe(token);
-    expect(await hostToken()).toBe(token);
+    expect(await hostTokenHash()).toBe(sha256Hex(token));
     expect(await modelsStatus(token)).toBe(200);
   }, 300_000);
 });

@@ -41,7 +41,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'relay-scripted-'));
   appDir = join(work, 'host-app');
   await run('mkdir', ['-p', appDir]);
-  const env = renderDeployEnv({ OPENAI_API_KEY: 'sk-key', RELAY_TOKEN: OLD_DEFAULT, settings: { RELAY_MODELS: 'gpt-4o-mini' } });
+  const env = renderDeployEnv({ OPENAI_API_KEY: 'sk-key', settings: { RELAY_MODELS: 'gpt-4o-mini' } });
   await writeFile(join(appDir, '.env'), env, { mode: 0o600 });
   // What `relay deploy` leaves in the app directory it created.
   await writeFile(join(appDir, APP_DIR_MARKER), '');
@@ -52,13 +52,14 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+const defaultEntry = { name: 'default', sha256: sha256(OLD_DEFAULT), created: '2026-01-01T00:00:00.000Z' };
+const tokensFile = `${JSON.stringify({ version: 1, tokens: [defaultEntry, { name: 'ci-bot', sha256: sha256(OLD_CI_BOT), created: '2026-01-01T00:00:00.000Z' }] }, null, 2)}\n`;
+
 describe.skipIf(!sshdAvailable)('a new token without a terminal', () => {
-  const ciBot = { name: 'ci-bot', sha256: sha256(OLD_CI_BOT), created: '2026-01-01T00:00:00.000Z' };
-  const tokensFile = `${JSON.stringify({ version: 1, tokens: [ciBot] }, null, 2)}\n`;
 
   it('is refused with neither --save nor --print, before anything on the host changes', async () => {
     await writeFile(join(appDir, 'tokens.json'), tokensFile, { mode: 0o600 });
-    for (const args of [['token', 'add', 'new-bot'], ['token', 'rotate', 'ci-bot'], ['rotate-token', 'ci-bot']]) {
+    for (const args of [['token', 'add', 'new-bot'], ['token', 'rotate', 'ci-bot'], ['rotate-token', 'ci-bot'], ['token', 'rotate', 'default']]) {
       const r = await relay(args);
       expect(r.exitCode, shown(r)).toBe(1);
       expect(r.stderr).toMatch(/^error .*not a terminal.*nothing was changed/m);
@@ -93,18 +94,31 @@ describe.skipIf(!sshdAvailable)('a new token without a terminal', () => {
 
 describe.skipIf(!sshdAvailable)('relay rotate-token', () => {
   it('--dry-run prints the plan and changes nothing, here or on the host', async () => {
-    const before = await hostFile('.env');
+    await writeFile(join(appDir, 'tokens.json'), tokensFile, { mode: 0o600 });
+    const before = [await hostFile('.env'), await hostFile('tokens.json')];
     const r = await relay(['rotate-token', '--dry-run', '--env-file', 'dry.env']);
     expect(r.exitCode, shown(r)).toBe(0);
     expect(r.stdout).toContain('Plan (nothing is changed; the new token would be saved to dry.env as RELAY_TOKEN)');
-    expect(r.stdout).toContain(`Write the new token to ${appDir}/.env`);
+    expect(r.stdout).toContain(`Rotate the token "default" in ${appDir}/tokens.json`);
     expect(r.stdout).toContain('docker kill --signal HUP relay');
-    expect(await hostFile('.env')).toBe(before);
+    expect([await hostFile('.env'), await hostFile('tokens.json')]).toEqual(before);
     await expect(readFile(join(work, 'dry.env'))).rejects.toThrow(/ENOENT/);
-    // "default" names RELAY_TOKEN: the same rotation.
-    const named = await relay(['rotate-token', 'default', '--dry-run', '--env-file', 'dry.env']);
-    expect(named.exitCode, shown(named)).toBe(0);
-    expect(named.stdout).toContain(`Write the new token to ${appDir}/.env`);
+    // "default" names RELAY_TOKEN: the same rotation, whichever command asks for it.
+    for (const args of [['rotate-token', 'default', '--dry-run', '--env-file', 'dry.env'], ['token', 'rotate', 'default', '--dry-run', '--save', 'dry.env']]) {
+      const named = await relay(args);
+      expect(named.exitCode, shown(named)).toBe(0);
+      expect(named.stdout).toContain(`Rotate the token "default" in ${appDir}/tokens.json`);
+    }
+  }, 180_000);
+
+  it('relay token rotate default rotates RELAY_TOKEN in tokens.json and saves it as RELAY_TOKEN', async () => {
+    await writeFile(join(appDir, 'tokens.json'), tokensFile, { mode: 0o600 });
+    const r = await relay(['token', 'rotate', 'default', '--save', 'default.env']);
+    const saved = pickEnvValue(await readFile(join(work, 'default.env'), 'utf8'), 'RELAY_TOKEN');
+    expect(saved).toMatch(/^[0-9a-f]{64}$/);
+    expect((await tokensOnHost()).tokens.find((entry) => entry.name === 'default')?.sha256).toBe(sha256(saved!));
+    expect(pickEnvValue(await hostFile('.env'), 'RELAY_TOKEN')).toBeUndefined();
+    expect(r.stderr).toContain('The rotation of the token "default" was applied on the host');
   }, 180_000);
 
   it('when a step after the switch fails, says the rotation was applied, where the token is, and that re-running rotates again', async () => {
@@ -112,7 +126,9 @@ describe.skipIf(!sshdAvailable)('relay rotate-token', () => {
     expect(r.exitCode, shown(r)).toBe(1);
     const saved = pickEnvValue(await readFile(join(work, 'local.env'), 'utf8'), 'RELAY_TOKEN');
     expect(saved).toMatch(/^[0-9a-f]{64}$/);
-    expect(pickEnvValue(await hostFile('.env'), 'RELAY_TOKEN')).toBe(saved);
+    expect((await tokensOnHost()).tokens.find((entry) => entry.name === 'default')?.sha256).toBe(sha256(saved!));
+    // Only its hash is on the host: .env holds no token at all.
+    expect(pickEnvValue(await hostFile('.env'), 'RELAY_TOKEN')).toBeUndefined();
     // The operator's setting stays on the host.
     expect(pickEnvValue(await hostFile('.env'), 'RELAY_MODELS')).toBe('gpt-4o-mini');
     expect(r.stderr).toMatch(/^error The rotation of the token "default" was applied on the host, but/m);

@@ -4,7 +4,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { buildDeployEnv, chooseRelayToken, readLocalApiKey, renderDeployEnv } from '../../src/deploy-env.js';
+import { buildDeployEnv, readLocalApiKey, renderDeployEnv } from '../../src/deploy-env.js';
+import { emptyTokensFile, renderTokensFile, sha256Hex, withDefaultToken } from '../../src/shared/tokens-file.js';
 import { buildDeployPlan, renderApp, verifyThroughNginxCommand, type DeployInput, type DeployTemplates } from '../../src/plan/deploy-plan.js';
 import { logsCommand, parseStatus, restartSteps, statusCommand, waitHealthyCommand } from '../../src/plan/operate.js';
 import type { Step } from '../../src/plan/step.js';
@@ -12,6 +13,7 @@ import type { Step } from '../../src/plan/step.js';
 const KEY = 'sk-test-SENTINEL-9b7e11';
 const OTHER_VALUE = 'other-secret-SENTINEL-3c5d';
 const TOKEN = '0123456789abcdef'.repeat(4);
+const TOKENS_FILE = renderTokensFile(withDefaultToken(emptyTokensFile(), sha256Hex(TOKEN), Date.parse('2026-01-01T00:00:00Z')));
 
 const templates: DeployTemplates = {
   nginx: readFileSync('templates/nginx/relay.conf', 'utf8'),
@@ -30,7 +32,9 @@ function input(overrides: Partial<DeployInput> = {}): DeployInput {
     baseImage: 'node:24-alpine',
     version: '0.1.0',
     bundle: { entry: Buffer.from('// starts relay-core.cjs\n'), core: Buffer.from('console.log("relay")\n'), tokenizer: Buffer.from('// ranks\n') },
-    envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: TOKEN }),
+    envFile: renderDeployEnv({ OPENAI_API_KEY: KEY }),
+    tokensFile: TOKENS_FILE,
+    token: TOKEN,
     templates,
     ...overrides,
   };
@@ -45,6 +49,7 @@ function everyString(steps: Step[], { withSecretFile = true } = {}): string {
       s.check ?? '',
       s.fix ?? '',
       ...s.apply,
+      ...(withSecretFile ? [s.stdin ?? ''] : []),
       ...(s.files ?? []).flatMap((f) => [f.path, f.mode, f.owner, withSecretFile || !f.path.endsWith('/.env') ? String(f.content) : '']),
     ])
     .join('\n');
@@ -61,8 +66,18 @@ describe('relay deploy: the plan', () => {
   });
 
   it('creates the app dir, starts the container, waits for health, installs the boot unit and the vhost, verifies', () => {
-    expect(steps.map((s) => s.id)).toEqual(['app.dir', 'app.container', 'app.healthy', 'systemd.unit', 'nginx.acme-root', 'nginx.vhost', 'verify.nginx']);
-    for (const s of steps) expect(s.check, s.id).toBeTruthy();
+    expect(steps.map((s) => s.id)).toEqual(['app.dir', 'tokens.registry', 'app.env', 'app.container', 'app.healthy', 'systemd.unit', 'nginx.acme-root', 'nginx.vhost', 'verify.nginx']);
+    for (const s of steps.filter((s) => !['tokens.registry', 'app.env'].includes(s.id))) expect(s.check, s.id).toBeTruthy();
+  });
+
+  it('registers RELAY_TOKEN as the "default" of tokens.json (its hash, root-only) before the .env without it goes up', () => {
+    const registry = step(steps, 'tokens.registry');
+    expect(registry.title).toBe('Register RELAY_TOKEN as the "default" token in /opt/relay/tokens.json (its hash only)');
+    expect(registry.files).toEqual([{ path: '/opt/relay/tokens.json', content: TOKENS_FILE, mode: '0600', owner: 'root:root' }]);
+    // A running relay re-reads it at once; a first deploy has none to tell.
+    expect(registry.apply).toEqual(['docker kill --signal HUP relay >/dev/null 2>&1 || true']);
+    expect(String(registry.files![0]!.content)).not.toContain(TOKEN);
+    expect(steps.map((s) => s.id).indexOf('tokens.registry')).toBeLessThan(steps.map((s) => s.id).indexOf('app.container'));
   });
 
   it('makes /opt/relay root-owned', () => {
@@ -80,8 +95,15 @@ describe('relay deploy: the plan', () => {
       { path: '/opt/relay/relay-tokenizer.cjs', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/Dockerfile', mode: '0644', owner: 'root:root' },
       { path: '/opt/relay/compose.yaml', mode: '0644', owner: 'root:root' },
-      { path: '/opt/relay/.env', mode: '0600', owner: 'root:root' },
     ]);
+    // The .env is part of the deploy hash: a change the container must see rebuilds it (app.container's
+    // check), while lines it does not carry any more (an old host's RELAY_TOKEN) go without a restart.
+    expect(step(steps, 'app.env')).toEqual({
+      id: 'app.env',
+      title: "Write the relay's environment to /opt/relay/.env (root-only; no token)",
+      files: [{ path: '/opt/relay/.env', content: input().envFile, mode: '0600', owner: 'root:root' }],
+      apply: [],
+    });
     expect(step(steps, 'app.container').files![0]!.content).toEqual(input().bundle.entry);
     expect(step(steps, 'app.container').files![1]!.content).toEqual(input().bundle.core);
     expect(step(steps, 'app.container').files![2]!.content).toEqual(input().bundle.tokenizer);
@@ -106,9 +128,9 @@ describe('relay deploy: the plan', () => {
     expect(renderApp(input({ bundle: { ...input().bundle, core: Buffer.from('other') } })).deployHash).not.toBe(base);
     expect(renderApp(input({ bundle: { ...input().bundle, entry: Buffer.from('other') } })).deployHash).not.toBe(base);
     expect(renderApp(input({ bundle: { ...input().bundle, tokenizer: Buffer.from('other') } })).deployHash).not.toBe(base);
-    expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: `${KEY}x`, RELAY_TOKEN: TOKEN }) })).deployHash).not.toBe(base);
-    // Tokens are re-read by the running relay: a rotated token needs no new container.
-    expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: KEY, RELAY_TOKEN: 'x', RELAY_TOKEN_PREVIOUS: TOKEN, RELAY_TOKEN_PREVIOUS_UNTIL: '2030-01-01T00:00:00.000Z' }) })).deployHash).toBe(base);
+    expect(renderApp(input({ envFile: renderDeployEnv({ OPENAI_API_KEY: `${KEY}x` }) })).deployHash).not.toBe(base);
+    // Tokens are re-read by the running relay from tokens.json: a rotated token needs no new container.
+    expect(renderApp(input({ token: 'x', tokensFile: renderTokensFile(withDefaultToken(emptyTokensFile(), sha256Hex('x'), 0)) })).deployHash).toBe(base);
     expect(renderApp(input({ baseImage: 'node:24-slim' })).deployHash).not.toBe(base);
     // The vhost is not part of the container.
     expect(renderApp(input({ serverName: 'other.example.com' })).deployHash).toBe(base);
@@ -124,9 +146,10 @@ describe('relay deploy: the plan', () => {
     expect(compose).not.toContain(KEY);
   });
 
-  it('lets the running relay re-read its tokens from the root-only .env, read-only and without capabilities', () => {
+  it('lets the running relay re-read its tokens from the root-only tokens.json, read-only and without capabilities', () => {
     const compose = renderApp(input()).compose;
-    expect(compose).toContain('RELAY_ENV_FILE: /etc/relay/.env');
+    expect(compose).toContain('RELAY_TOKENS_FILE: /etc/relay/tokens.json');
+    expect(compose).not.toContain('RELAY_ENV_FILE');
     expect(compose).toContain('- /opt/relay:/etc/relay:ro');
     expect(compose).toContain('user: "0:0"');
     expect(compose).toContain('read_only: true');
@@ -213,10 +236,13 @@ describe('relay deploy: the plan', () => {
     expect(step(steps, 'nginx.acme-root').apply).toEqual(['install -d -m 0755 -o root -g root /var/www/relay-acme']);
   });
 
-  it('verifies through nginx with the token sent via curl --config on stdin', () => {
+  it('verifies through nginx with the operator\'s token, which reaches the host on stdin only (never argv, never a file)', () => {
     const verify = step(steps, 'verify.nginx');
+    expect(verify.stdin).toBe(`${TOKEN}\n`);
     expect(verify.check).toContain("-H 'Host: relay.example.com' http://127.0.0.1/health");
-    expect(verify.check).toContain("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env");
+    expect(verify.check).not.toContain('/opt/relay/.env');
+    expect(verify.check!.startsWith('IFS= read -r token\n')).toBe(true);
+    expect(verify.apply[0]!.startsWith('IFS= read -r token\n')).toBe(true);
     expect(verify.check).toContain('curl -sS -o "$body" -w \'%{http_code}\' --max-time 60 --config - -H \'Host: relay.example.com\' http://127.0.0.1/v1/models');
     expect(verify.apply[0]).toContain('if [ "$waited" -ge 30 ]');
   });
@@ -225,7 +251,7 @@ describe('relay deploy: the plan', () => {
     const everything = everyString(steps, { withSecretFile: false });
     expect(everything).not.toContain(KEY);
     expect(everything).not.toContain(TOKEN);
-    const envFile = step(steps, 'app.container').files!.find((file) => file.path === '/opt/relay/.env')!;
+    const envFile = step(steps, 'app.env').files!.find((file) => file.path === '/opt/relay/.env')!;
     expect(String(envFile.content)).toContain(`OPENAI_API_KEY=${KEY}`);
   });
 
@@ -249,6 +275,8 @@ describe('relay deploy: the titles, fixes and timings an operator reads', () => 
     const steps = buildDeployPlan(input());
     expect(steps.map(({ id, title, fix }) => ({ id, title, fix }))).toEqual([
       { id: 'app.dir', title: 'Create the app directory /opt/relay', fix: undefined },
+      { id: 'tokens.registry', title: 'Register RELAY_TOKEN as the "default" token in /opt/relay/tokens.json (its hash only)', fix: undefined },
+      { id: 'app.env', title: "Write the relay's environment to /opt/relay/.env (root-only; no token)", fix: undefined },
       {
         id: 'app.container',
         title: 'Upload the relay and build and start its container',
@@ -286,7 +314,7 @@ describe('relay deploy: the titles, fixes and timings an operator reads', () => 
   });
 
   it('verifies over plain HTTP on the container port unless told otherwise', () => {
-    expect(verifyThroughNginxCommand('/opt/relay', 'relay.example.com')).toBe(verifyThroughNginxCommand('/opt/relay', 'relay.example.com', 'http', 3001));
+    expect(verifyThroughNginxCommand('relay.example.com')).toBe(verifyThroughNginxCommand('relay.example.com', 'http', 3001));
   });
 
   it('publishes on --host-port when given, and stops the container and the unit after the grace', () => {
@@ -302,7 +330,9 @@ describe('relay deploy: the titles, fixes and timings an operator reads', () => 
 
   it('polls the verification every 2 s for 30 s, then runs it once more to show why', () => {
     const verify = step(buildDeployPlan(input()), 'verify.nginx');
-    expect(verify.apply).toEqual([`waited=0\nuntil (\n${verify.check}\n) 2>/dev/null; do\n  if [ "$waited" -ge 30 ]; then (\n${verify.check}\n); exit 1; fi\n  sleep 2; waited=$((waited + 2))\ndone`]);
+    const check = verifyThroughNginxCommand('relay.example.com');
+    expect(verify.check).toBe(`IFS= read -r token\n${check}`);
+    expect(verify.apply).toEqual([`IFS= read -r token\nwaited=0\nuntil (\n${check}\n) 2>/dev/null; do\n  if [ "$waited" -ge 30 ]; then (\n${check}\n); exit 1; fi\n  sleep 2; waited=$((waited + 2))\ndone`]);
   });
 
   it('refuses a bad server name or base image with a fix', () => {
@@ -316,7 +346,7 @@ describe('relay deploy: secrets from .env.local', () => {
     const dir = await mkdtemp(join(tmpdir(), 'relay-deploy-plan-'));
     const envLocal = join(dir, '.env.local');
     await writeFile(envLocal, `OTHER_SECRET=${OTHER_VALUE}\nOPENAI_API_KEY=${KEY}\n`);
-    const envFile = renderDeployEnv(buildDeployEnv({ apiKey: await readLocalApiKey(envLocal), token: TOKEN, baseUrl: 'http://172.17.0.1:9999' }));
+    const envFile = renderDeployEnv(buildDeployEnv({ apiKey: await readLocalApiKey(envLocal), baseUrl: 'http://172.17.0.1:9999' }));
     const everything = everyString(buildDeployPlan(input({ envFile })));
     expect(everything).not.toContain('OTHER_SECRET');
     expect(everything).not.toContain(OTHER_VALUE);
@@ -324,15 +354,6 @@ describe('relay deploy: secrets from .env.local', () => {
     expect(everything).toContain('OPENAI_BASE_URL=http://172.17.0.1:9999');
   });
 
-  it('keeps the token already on the host across a re-deploy', () => {
-    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-old', RELAY_TOKEN: TOKEN });
-    const choice = chooseRelayToken(onHost, { generate: () => 'NEW' });
-    expect(choice.origin).toBe('kept');
-    const envFile = renderDeployEnv(buildDeployEnv({ apiKey: KEY, token: choice.token }));
-    const env = step(buildDeployPlan(input({ envFile })), 'app.container').files!.find((f) => f.path === '/opt/relay/.env')!;
-    expect(String(env.content)).toContain(`RELAY_TOKEN=${TOKEN}\n`);
-    expect(String(env.content)).not.toContain('NEW');
-  });
 });
 
 describe('operating a deployed relay', () => {
@@ -349,9 +370,9 @@ describe('operating a deployed relay', () => {
     expect(waitHealthyCommand(60)).toContain('if [ "$waited" -ge 60 ]');
   });
 
-  it('reports status from one read-only script, the token as a fingerprint computed on the host', () => {
+  it('reports status from one read-only script that never reads a token', () => {
     const script = statusCommand({ appDir: '/opt/relay', domain: 'relay.example.com' });
-    expect(script).toContain("sed -n 's/^RELAY_TOKEN=//p' /opt/relay/.env | tail -n 1 | tr -d '\\n' | sha256sum");
+    expect(script).not.toMatch(/RELAY_TOKEN|\.env/);
     expect(script).toContain('/etc/letsencrypt/live/relay.example.com/cert.pem');
     expect(statusCommand({ appDir: '/opt/relay' })).not.toContain('letsencrypt');
   });
@@ -366,7 +387,6 @@ describe('operating a deployed relay', () => {
       'image.version=0.1.0',
       'nginx.active=active',
       'relay.service=enabled',
-      `token.sha256=${'ab'.repeat(32)}`,
       'cert.notAfter=Mar 31 12:00:00 2025 GMT',
     ].join('\n');
     expect(parseStatus(out, new Date('2025-03-01T12:00:00Z'))).toEqual({
@@ -375,7 +395,6 @@ describe('operating a deployed relay', () => {
       nginx: { active: true, state: 'active' },
       systemdUnit: 'enabled',
       cert: { notAfter: '2025-03-31T12:00:00.000Z', daysLeft: 30 },
-      tokenFingerprint: `sha256:${'ab'.repeat(8)}`,
     });
     expect(parseStatus('container.state=missing\ncontainer.health=\nnginx.active=inactive\n')).toEqual({
       container: { state: 'missing', health: 'none' },

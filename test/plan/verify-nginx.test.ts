@@ -1,5 +1,5 @@
 // The deploy's last step, run for real by /bin/sh against a fake curl: what it asks nginx, how the
-// token travels (stdin, never argv), and the error line for each way a relay can fail to answer.
+// operator's token travels (stdin, never argv nor a file), and the error line for each way a relay can fail to answer.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,9 +33,10 @@ printf '%s' "$code"
 function verify(mode: 'http' | 'https' | 'tls-pending', answers: { HEALTH?: string; MODELS?: string; PLAIN?: string; BODY?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'relay-verify-'));
   writeFileSync(join(dir, 'curl'), FAKE_CURL, { mode: 0o755 });
-  writeFileSync(join(dir, '.env'), 'OPENAI_API_KEY=sk-x\nRELAY_TOKEN=old-token\nRELAY_TOKEN=the-token\n');
-  const run = spawnSync('sh', ['-c', verifyThroughNginxCommand(dir, 'relay.example.com', mode, 8080)], {
+  // The token arrives as the deploy step sends it: a line on stdin, read into $token.
+  const run = spawnSync('sh', ['-c', `IFS= read -r token\n${verifyThroughNginxCommand('relay.example.com', mode, 8080)}`], {
     encoding: 'utf8',
+    input: 'the-token\n',
     env: { PATH: `${dir}:/usr/bin:/bin`, DIR: dir, HEALTH: '200', MODELS: '200', PLAIN: '503', BODY: '{}', ...answers },
   });
   const read = (name: string) => {
@@ -49,7 +50,7 @@ function verify(mode: 'http' | 'https' | 'tls-pending', answers: { HEALTH?: stri
 }
 
 describe('verify through nginx: /health answers 200 and the token is accepted', () => {
-  it('asks nginx on port 80 with the Host header, sending the last RELAY_TOKEN on stdin', () => {
+  it('asks nginx on port 80 with the Host header, sending the token it was given on stdin', () => {
     expect(verify('http')).toEqual({
       status: 0,
       stderr: '',

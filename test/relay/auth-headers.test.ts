@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenRegistry } from '../../src/relay/access/token-registry.js';
-import { bearerToken, type TokenSet } from '../../src/relay/auth.js';
+import { bearerToken } from '../../src/relay/auth.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/relay/headers.js';
-import { addToken, emptyTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
+import { addToken, emptyTokensFile, rotateToken, sha256Hex, withDefaultToken, type TokensFile } from '../../src/shared/tokens-file.js';
 
-/** The relay's check for RELAY_TOKEN (and a rotation's previous token), as the server makes it. */
-function tokenCheck(tokens: TokenSet, now: () => number = Date.now) {
-  const registry = createTokenRegistry({ envTokens: tokens, now });
+/** The relay's check for RELAY_TOKEN from the environment or the tokens file's "default", as the server makes it. */
+function tokenCheck(tokens: { envToken?: string; file?: TokensFile }, now: () => number = Date.now) {
+  const registry = createTokenRegistry({ ...tokens, now });
   return {
     check: (header: string | undefined) => registry.isOpen() || registry.identify(header) !== undefined,
-    update: (next: TokenSet) => registry.setEnvTokens(next),
+    update: (file: TokensFile) => registry.setFile(file),
   };
 }
+
+const withDefault = (token: string) => withDefaultToken(emptyTokensFile(), sha256Hex(token), 0);
 
 describe('reading a bearer token out of Authorization', () => {
   it.each([
@@ -28,7 +30,7 @@ describe('reading a bearer token out of Authorization', () => {
 
 describe('the relay token check', () => {
   it('accepts exactly the configured bearer token', () => {
-    const check = (header: string | undefined) => tokenCheck({ current: 's3cret' }).check(header);
+    const check = (header: string | undefined) => tokenCheck({ envToken: 's3cret' }).check(header);
     expect(check('Bearer s3cret')).toBe(true);
     expect(check('bearer s3cret')).toBe(true);
     expect(check('Bearer s3cre')).toBe(false);
@@ -39,12 +41,12 @@ describe('the relay token check', () => {
   });
 
   it('lets everything through when no token is configured', () => {
-    expect(tokenCheck({ current: undefined }).check(undefined)).toBe(true);
+    expect(tokenCheck({}).check(undefined)).toBe(true);
   });
 
   it('accepts the previous token only until its grace period ends', () => {
     let now = 1_000;
-    const auth = tokenCheck({ current: 'new', previous: { token: 'old', until: 2_000 } }, () => now);
+    const auth = tokenCheck({ file: rotateToken(withDefault('old'), 'default', sha256Hex('new'), 1_000, 1_000) }, () => now);
     expect(auth.check('Bearer new')).toBe(true);
     expect(auth.check('Bearer old')).toBe(true);
     now = 2_000;
@@ -53,8 +55,8 @@ describe('the relay token check', () => {
   });
 
   it('switches tokens at once on update', () => {
-    const auth = tokenCheck({ current: 'a' });
-    auth.update({ current: 'b' });
+    const auth = tokenCheck({ file: withDefault('a') });
+    auth.update(withDefault('b'));
     expect(auth.check('Bearer a')).toBe(false);
     expect(auth.check('Bearer b')).toBe(true);
   });
@@ -89,7 +91,7 @@ describe('headers crossing the relay', () => {
 
   it('drops credential headers and any header holding a relay token', () => {
     const named = 'ab'.repeat(32);
-    const registry = createTokenRegistry({ envTokens: { current: 'env-token' }, file: addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex(named) }, Date.now()) });
+    const registry = createTokenRegistry({ envToken: 'env-token', file: addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex(named) }, Date.now()) });
     const out = upstreamRequestHeaders(
       { 'x-api-key': 'anything', cookie: 'a=b', 'x-a': 'xenv-tokenx', 'x-b': `token=${named};`, 'x-c': `${named}0`, 'x-d': 'cd'.repeat(32), accept: 'application/json' },
       { apiKey: 'sk-server', carriesToken: (value) => registry.carriesToken(value) },

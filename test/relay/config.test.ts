@@ -23,14 +23,14 @@ describe('OPENAI_BASE_URL', () => {
 describe('environment', () => {
   it('uses the documented defaults', () => {
     const config = loadRelayConfig({ OPENAI_API_KEY: 'sk-x' });
-    expect(config).toMatchObject({ port: 3001, tokens: { current: undefined }, tokenFile: undefined, upstream: { origin: 'https://api.openai.com', basePath: '' } });
+    expect(config).toMatchObject({ port: 3001, token: undefined, upstream: { origin: 'https://api.openai.com', basePath: '' } });
     // No hidden 300 s cap: a non-streamed answer may take up to 15 minutes by default.
     expect(config.timeouts.firstByteMs).toBe(15 * 60_000);
   });
 
   it('prefers RELAY_TOKEN over OPENAI_RELAY_TOKEN', () => {
-    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', RELAY_TOKEN: 'a', OPENAI_RELAY_TOKEN: 'b' }).tokens.current).toBe('a');
-    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', OPENAI_RELAY_TOKEN: 'b' }).tokens.current).toBe('b');
+    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', RELAY_TOKEN: 'a', OPENAI_RELAY_TOKEN: 'b' }).token).toBe('a');
+    expect(loadRelayConfig({ OPENAI_API_KEY: 'k', OPENAI_RELAY_TOKEN: 'b' }).token).toBe('b');
   });
 
   it('rejects a bad PORT and a bad timeout with the variable named', () => {

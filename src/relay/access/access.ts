@@ -1,8 +1,7 @@
-// Access and accounting assembled from the environment: the token registry (RELAY_TOKEN + the
-// tokens file), the limiter (memory or REDIS_URL), the usage store (RELAY_DATA_DIR) and metrics.
+// Access and accounting assembled from the environment: the token registry (the tokens file, with
+// RELAY_TOKEN as its "default"), the limiter (memory or REDIS_URL), the usage store (RELAY_DATA_DIR) and metrics.
 // server.ts holds one Access and calls it per request; see the integration notes in each method.
 import type { IncomingMessage } from 'node:http';
-import type { TokenSet } from '../auth.js';
 import type { Logger } from '../log.js';
 import { decideAccess, type Admitted, type Rejected } from './access-mode.js';
 import type { AccessConfig } from './config.js';
@@ -30,8 +29,8 @@ export interface Access {
   close(): Promise<void>;
 }
 
-export async function createAccess(config: AccessConfig, base: { envTokens: TokenSet }, logger: Logger): Promise<Access> {
-  const registry = createTokenRegistry({ envTokens: base.envTokens });
+export async function createAccess(config: AccessConfig, base: { envToken: string | undefined }, logger: Logger): Promise<Access> {
+  const registry = createTokenRegistry(base.envToken === undefined ? {} : { envToken: base.envToken });
   let follower: TokensFileFollower | undefined;
   if (config.tokensFile !== undefined) follower = await followTokensFile(config.tokensFile, registry, logger);
   const metrics = createRelayMetrics();

@@ -1,7 +1,7 @@
-// Who is calling: the bearer token's SHA-256 looked up among RELAY_TOKEN (named "default") and the
-// named tokens of the tokens file. Swapped whole on reload, so a request sees one set or the other.
+// Who is calling: the bearer token's SHA-256 looked up in the tokens file, the one registry
+// (RELAY_TOKEN is its "default" entry). Swapped whole on reload, so a request sees one set or the other.
 import { readFile } from 'node:fs/promises';
-import { bearerToken, type TokenSet } from '../auth.js';
+import { bearerToken } from '../auth.js';
 import type { Logger } from '../log.js';
 import { watchFile } from '../watch-file.js';
 import { DEFAULT_TOKEN_NAME, emptyTokensFile, parseTokensFile, sha256Hex, type TokenLimits, type TokensFile } from '../../shared/tokens-file.js';
@@ -16,13 +16,11 @@ export interface TokenRegistry {
   identify(authorization: string | undefined): Identity | undefined;
   /** No RELAY_TOKEN and no tokens file: anyone is let in (as "default"). */
   isOpen(): boolean;
-  /** RELAY_TOKEN and a rotation's previous token, as RELAY_ENV_FILE gives them. */
-  setEnvTokens(tokens: TokenSet): void;
   /** The tokens file's content; undefined: no tokens file configured. */
   setFile(file: TokensFile | undefined): void;
   /** Names of the tokens accepted now (for logs; never a hash). */
   activeNames(): string[];
-  /** True when `text` holds a relay token: RELAY_TOKEN (or the previous one) anywhere, a named token as a word. */
+  /** True when `text` holds a relay token: the environment's RELAY_TOKEN anywhere, a registered token as a word. */
   carriesToken(text: string): boolean;
   /** RELAY_TOKEN and the previous token, the only ones known by value (named tokens are known by hash). */
   plainTokens(): readonly string[];
@@ -37,14 +35,19 @@ interface Accepted {
 /** Authorization headers remembered as accepted; past this the memory starts over. */
 const KNOWN_MAX = 1000;
 
-/** Named tokens are 64 hex digits (`relay token add`, generateRelayToken). */
+/** Registered tokens are 64 hex digits (`relay deploy`, `relay token add`: generateRelayToken). */
 const NAMED_TOKEN_LENGTH = 64;
 const HEX_RUN = /[0-9a-fA-F]{64,}/g;
 
 const OPEN: Identity = Object.freeze({ name: DEFAULT_TOKEN_NAME, limits: Object.freeze({}) });
 
 export interface RegistryOptions {
-  envTokens?: TokenSet;
+  /**
+   * RELAY_TOKEN from the environment: "default" only while the file has no "default" entry (a host
+   * not yet migrated by `relay deploy`, or `relay serve` with no tokens file). The file's entry,
+   * even revoked, wins: a value left in a container's env cannot outlive a rotation.
+   */
+  envToken?: string;
   file?: TokensFile;
   /** Limits for RELAY_TOKEN ("default"); named tokens carry their own. */
   defaultLimits?: TokenLimits;
@@ -54,7 +57,7 @@ export interface RegistryOptions {
 export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistry {
   const now = options.now ?? Date.now;
   const defaultIdentity: Identity = { name: DEFAULT_TOKEN_NAME, limits: options.defaultLimits ?? {} };
-  let envTokens: TokenSet = options.envTokens ?? { current: undefined };
+  const envToken = options.envToken;
   let file = options.file;
   // A plain Map on the hex digest: the lookup's timing depends on the SHA-256 of what the client
   // sent, which tells an attacker nothing about any stored token.
@@ -64,8 +67,8 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
   // load, and a regex match per request). Only accepted tokens go in, and it is emptied with the
   // registry; spelling variants of one header ("bearer", spaces) are bounded by KNOWN_MAX.
   let known = new Map<string, Accepted>();
-  // RELAY_TOKEN and a rotation's previous token, whose values the relay holds.
-  let plain: string[] = [];
+  // The environment's RELAY_TOKEN is the only token whose value the relay holds.
+  const plain = envToken === undefined || envToken === '' ? [] : [envToken];
   let namedTokens = false;
 
   const rebuild = () => {
@@ -77,17 +80,16 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
       next.set(entry.sha256, { identity, until });
       if (entry.previous) next.set(entry.previous.sha256, { identity, until: Math.min(until, Date.parse(entry.previous.until)) });
     }
-    // RELAY_TOKEN last: it wins should a named token share its value.
-    if (envTokens.previous) next.set(sha256Hex(envTokens.previous.token), { identity: defaultIdentity, until: envTokens.previous.until });
-    if (envTokens.current !== undefined) next.set(sha256Hex(envTokens.current), { identity: defaultIdentity, until: Infinity });
+    // Last: it wins should a named token share its value.
+    const fileHasDefault = file?.tokens.some((entry) => entry.name === DEFAULT_TOKEN_NAME) ?? false;
+    if (envToken !== undefined && !fileHasDefault) next.set(sha256Hex(envToken), { identity: defaultIdentity, until: Infinity });
     byHash = next;
     known = new Map();
-    plain = [envTokens.current, envTokens.previous?.token].filter((token): token is string => token !== undefined && token !== '');
     namedTokens = (file?.tokens.length ?? 0) > 0;
   };
   rebuild();
 
-  const isOpen = () => envTokens.current === undefined && file === undefined;
+  const isOpen = () => envToken === undefined && file === undefined;
   return {
     isOpen,
     identify(authorization) {
@@ -104,10 +106,6 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
       }
       return now() < accepted.until ? accepted.identity : undefined;
     },
-    setEnvTokens(tokens) {
-      envTokens = tokens;
-      rebuild();
-    },
     setFile(next) {
       file = next;
       rebuild();
@@ -115,7 +113,7 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
     carriesToken(text) {
       for (const token of plain) if (text.includes(token)) return true;
       if (!namedTokens || text.length < NAMED_TOKEN_LENGTH) return false;
-      // Named tokens are only known by their hash: each 64-hex-digit word is hashed and looked up.
+      // Registered tokens are only known by their hash: each 64-hex-digit word is hashed and looked up.
       for (const [run] of text.matchAll(HEX_RUN)) {
         // A longer run could hold a token anywhere inside; not worth a hash per offset.
         if (run.length > NAMED_TOKEN_LENGTH || byHash.has(sha256Hex(run))) return true;
