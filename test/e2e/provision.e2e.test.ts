@@ -302,8 +302,9 @@ describe('a host deployed before the one token registry (RELAY_TOKEN in clear in
     expect(await onHost('cat /opt/relay/.env')).not.toContain('RELAY_TOKEN');
     expect((await tokensOnHost()).tokens).toEqual([expect.objectContaining({ name: 'default', sha256: sha256Hex(token) })]);
 
-    // From here on "default" rotates like any token, and is listed with its grace.
-    const rotate = await relay(['rotate-token', ...target(), '--grace', '10m']);
+    // From here on "default" rotates like any token, and is listed with its grace. (`relay rotate-token`
+    // checks through nginx on port 80, which this host publishes elsewhere: tls.e2e.test.ts runs it.)
+    const rotate = await relay(['token', 'rotate', 'default', ...target(), '--grace', '10m', '--save', '.env.local']);
     expect(rotate.exitCode, ok(rotate)).toBe(0);
     const rotated = await relayToken();
     expect(rotated).not.toBe(token);
