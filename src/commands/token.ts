@@ -17,7 +17,7 @@ import { requireRelayAppDir } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
-import { printSummary, printTable, progressEvents } from './output.js';
+import { printSummary, printTable, progressEvents, terminalSafe } from './output.js';
 import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
@@ -181,7 +181,8 @@ function printListing(rows: TokenListing[]): void {
     process.stdout.write('No tokens: nothing is deployed here yet (or it was deployed before tokens.json held RELAY_TOKEN). `relay deploy` registers RELAY_TOKEN ("default"); `relay token add NAME` adds more.\n');
     return;
   }
-  const day = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 16).replace('T', ' '));
+  // Times come from the host (tokens.json, the usage store): no control characters on the terminal.
+  const day = (iso: string | null) => (iso === null ? '-' : terminalSafe(iso).slice(0, 16).replace('T', ' '));
   const table = [['NAME', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED', 'RPM', 'CONCURRENCY']];
   for (const row of rows) table.push([row.name, row.state, day(row.created), day(row.expires), day(row.lastUsed), String(row.rpm ?? '-'), String(row.concurrency ?? '-')]);
   printTable(table);

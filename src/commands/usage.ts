@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../shared/duration.js';
 import { readUsage } from '../operations/tokens.js';
 import type { UsageReport } from '../shared/usage-report.js';
-import { printTable } from './output.js';
+import { printTable, terminalSafe } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
 interface UsageFlags extends TargetOptions {
@@ -38,7 +38,8 @@ Examples:
 }
 
 function printReport(report: UsageReport): void {
-  process.stdout.write(`Usage since ${report.from}\n`);
+  // Token and model names come from the host, and models from what clients sent: no control characters.
+  process.stdout.write(`Usage since ${terminalSafe(report.from)}\n`);
   if (report.rows.length === 0) {
     process.stdout.write('No requests in that time.\n');
     return;

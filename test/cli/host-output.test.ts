@@ -51,3 +51,41 @@ describe.skipIf(!sshdAvailable)('relay status with a hostile host', { timeout: 9
     expect(run.raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
 });
+
+// One line both `relay usage` (the last line, a usage report) and `relay token list` (tokens.json)
+// accept: a model name a client sent and a time the host reports, with escape sequences in them.
+const HOSTILE_REPORT = JSON.stringify({
+  version: 1,
+  tokens: [{ name: 'ci-bot', sha256: 'a'.repeat(64), created: '2026-01-01T00:00:00.000Z' }],
+  since: '2026-01-01T00:00:00.000Z',
+  from: '2026-01-01T00:00:00.000Z\u001b]0;pwned\u0007',
+  rows: [{ token: 'ci-bot\u001b[2J', model: 'gpt\u001b]0;pwned\u0007-4o\u009b31m', requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, notReported: 0, bytesIn: 1, bytesOut: 1 }],
+  lastUsed: { 'ci-bot': '2026-01-01\u001b[1A12:00' },
+});
+
+describe.skipIf(!sshdAvailable)('relay usage and relay token list with a hostile host', { timeout: 90_000 }, () => {
+  let sshd: TestSshd;
+  let dir: string;
+  beforeAll(async () => {
+    sshd = await startSshd({ forceCommand: `printf '%s\\n' '${HOSTILE_REPORT}'` });
+    dir = await mkdtemp(join(tmpdir(), 'relay-hostout-'));
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const target = () => ['--host', `${sshd.user}@127.0.0.1:${sshd.port}`, '-i', sshd.clientKey, '--accept-new-host-key', '--known-hosts', join(dir, 'known_hosts'), '--yes'];
+
+  it('relay usage shows names and models without their control characters', async () => {
+    const run = await runCli(['usage', ...target()], { cwd: dir, env: { NO_COLOR: '1' } });
+    expect(run.raw).toMatch(/ci-bot\s+gpt-4o31m\s+1/);
+    expect(run.raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+
+  it('relay token list shows what the host reports without control characters', async () => {
+    const run = await runCli(['token', 'list', ...target()], { cwd: dir, env: { NO_COLOR: '1' } });
+    expect(run.raw).toMatch(/^ci-bot\s+active/m);
+    expect(run.raw).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+});
