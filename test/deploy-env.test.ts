@@ -76,11 +76,11 @@ describe('relay settings (deploy --set / --unset)', () => {
   });
 
   it('turns the dump on (RELAY_DUMP=bodies) and back off, refusing a value the relay would refuse', () => {
-    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: { RELAY_MODELS: 'gpt-4o-mini' } });
+    const onHost = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', settings: { RELAY_MODELS: 'gpt-4o-mini' } });
     const on = relaySettings(onHost, ['RELAY_DUMP=bodies', 'RELAY_DUMP_MAX_BODY=16384']);
     expect(on).toEqual({ RELAY_MODELS: 'gpt-4o-mini', RELAY_DUMP: 'bodies', RELAY_DUMP_MAX_BODY: '16384' });
-    const dumping = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', RELAY_TOKEN: 't', settings: on });
-    const lines = ['OPENAI_API_KEY=sk-a', 'RELAY_TOKEN=t', 'RELAY_DUMP=bodies', 'RELAY_DUMP_MAX_BODY=16384', 'RELAY_MODELS=gpt-4o-mini', ''];
+    const dumping = renderDeployEnv({ OPENAI_API_KEY: 'sk-a', settings: on });
+    const lines = ['OPENAI_API_KEY=sk-a', 'RELAY_DUMP=bodies', 'RELAY_DUMP_MAX_BODY=16384', 'RELAY_MODELS=gpt-4o-mini', ''];
     expect(dumping.split('\n').slice(1)).toEqual(lines);
     // The next deploy keeps it on; `--set RELAY_DUMP=off` turns it off, the cap stays for next time.
     expect(relaySettings(dumping)).toEqual(on);
