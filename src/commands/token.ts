@@ -18,7 +18,6 @@ import { runPlan } from '../plan/executor.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
 import { printSummary, printTable, progressEvents, terminalSafe } from './output.js';
-import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { appDirOption, chooseAppDir, wholeNumberOption } from './flags.js';
