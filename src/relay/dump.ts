@@ -56,7 +56,7 @@ export interface Dumper {
   start(req: IncomingMessage, res: ServerResponse): ExchangeDump;
 }
 
-/** The relay's own secrets, known by value; RELAY_TOKEN and the previous token read at each call (they reload). */
+/** The relay's own secrets, known by value; RELAY_TOKEN from the environment read at each call (tokens.json holds only hashes). */
 export function relaySecrets(config: RelayConfig, plainTokens: () => readonly string[]): () => Array<string | undefined> {
   const fixed = [
     config.apiKey,

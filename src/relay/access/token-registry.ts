@@ -22,7 +22,7 @@ export interface TokenRegistry {
   activeNames(): string[];
   /** True when `text` holds a relay token: the environment's RELAY_TOKEN anywhere, a registered token as a word. */
   carriesToken(text: string): boolean;
-  /** RELAY_TOKEN and the previous token, the only ones known by value (named tokens are known by hash). */
+  /** RELAY_TOKEN from the environment, the only token known by value (the tokens file holds hashes). */
   plainTokens(): readonly string[];
 }
 
