@@ -1,7 +1,6 @@
 // `relay token add|list|revoke|rotate`: named client tokens on the host, live without a restart.
 import type { Command } from 'commander';
 import { parseDuration } from '../shared/duration.js';
-import { ConfigError } from '../shared/errors.js';
 import {
   planTokenAdd,
   planTokenRevoke,
