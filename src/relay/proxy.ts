@@ -6,7 +6,7 @@
 // between.
 // Measured here: 7.0k req/s against 2.9k for request() + pipeline on the same proxy.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { Agent, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import type { Timeouts, Upstream } from './config.js';
 import { clientResponseHeaders, isEventStream, upstreamRequestHeaders, type UpstreamCredentials } from './headers.js';
 import { hasBody } from './json-body.js';
@@ -42,14 +42,18 @@ export function createUpstreamAgent(timeouts: Timeouts, proxy?: OutboundProxy): 
     // 2,000 open streams: 152 MB against 308 MB over HTTP/1.1 (test/relay/upstream-http2.test.ts).
     allowH2: true,
   };
+  if (proxy === undefined) return new Agent(options);
   // Through the proxy, an HTTPS upstream is reached by CONNECT and TLS inside the tunnel (HTTP/2
-  // still offered); a plain-HTTP one as absolute-URI requests. The same timeouts either way, and
-  // the proxy's answer to CONNECT is part of connecting (RELAY_CONNECT_TIMEOUT).
-  if (proxy !== undefined) {
-    const clientFactory = (origin: URL, opts: object) => proxyTunnelClient(origin, timeouts.connectMs, opts);
-    return new ProxyAgent({ ...options, uri: proxy.url.href, connectTimeout: timeouts.connectMs, clientFactory });
-  }
-  return new Agent(options);
+  // still offered), and the proxy's answer to CONNECT is part of connecting (RELAY_CONNECT_TIMEOUT).
+  // A plain-HTTP one takes absolute-URI requests on a pool undici makes with `factory` and only its
+  // `connect` option: the timeouts are added there, or that pool would wait undici's 300 s.
+  return new ProxyAgent({
+    ...options,
+    uri: proxy.url.href,
+    connectTimeout: timeouts.connectMs,
+    clientFactory: (origin: URL, opts: object) => proxyTunnelClient(origin, timeouts.connectMs, opts),
+    factory: (origin: string | URL, opts: object) => new Pool(origin, { ...options, ...opts }),
+  });
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']);

@@ -185,6 +185,32 @@ describe.skipIf(!hasTinyproxy)('outbound proxy', () => {
     expect(proxy.requests()).toContain(`GET http://127.0.0.1:${plain.port}/v1/models HTTP/1.1`);
   });
 
+  it('holds a plain-HTTP upstream behind the proxy to RELAY_FIRST_BYTE_TIMEOUT and RELAY_IDLE_TIMEOUT', async () => {
+    const viaProxy = await relay({
+      OPENAI_BASE_URL: plain.url,
+      HTTP_PROXY: proxy.url.replace('//', `//${PROXY_USER}:${PROXY_PASSWORD}@`),
+      RELAY_FIRST_BYTE_TIMEOUT: '500ms',
+      RELAY_IDLE_TIMEOUT: '500ms',
+    });
+    // The client gives up long before undici's 300 s defaults (or tinyproxy's 60 s) would end it.
+    const silent = await fetch(`${viaProxy.url}/v1/hang`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    expect(silent.status).toBe(504);
+    expect(((await silent.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
+    expect(proxy.requests()).toContain(`GET http://127.0.0.1:${plain.port}/v1/hang HTTP/1.1`);
+
+    // A stream whose upstream goes quiet after its headers is cut by the relay, not by the client.
+    const stalled = await fetch(`${viaProxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODELS.gated, stream: true, messages: [{ role: 'user', content: 'then nothing' }] }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(stalled.status).toBe(200);
+    await expect(stalled.text()).rejects.toThrow();
+    await eventually(() => viaProxy.logLines().some((line) => line.msg === 'request' && line.path === '/v1/chat/completions'));
+    expect(viaProxy.logLines().find((line) => line.msg === 'request' && line.path === '/v1/chat/completions')).toMatchObject({ outcome: 'upstream_error' });
+  });
+
   it('goes direct to a host NO_PROXY lists: the proxy sees nothing', async () => {
     const direct = await relay({ OPENAI_BASE_URL: plain.url, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' });
     const seenByProxy = proxy.requests().length;
