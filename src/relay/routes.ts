@@ -9,7 +9,7 @@ import { anthropicErrors } from './anthropic/errors.js';
 import type { RelayConfig } from './config.js';
 import type { Exchange } from './exchange.js';
 import type { ModelGate } from './models.js';
-import type { OllamaApi } from './ollama/api.js';
+import { ollamaErrors, type OllamaApi } from './ollama/api.js';
 import { openaiErrors, sendError, sendJson, type ApiErrors } from './openai-error.js';
 import { isForwardable, pathOnly, stripPrefix } from './paths.js';
 import type { Forwarder } from './proxy.js';
@@ -86,7 +86,7 @@ export function relayRoutes(parts: RouteParts): Route[] {
       return rest;
     },
     admits: false,
-    errors: openaiErrors,
+    errors: ollamaErrors,
     handle(exchange) {
       const rest = exchange.target;
       // Ollama's own OpenAI-compatible API, which Copilot's Ollama provider chats through.

@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { BodyTooLarge, readBody } from '../json-body.js';
 import { filterModelList, resolveModel, type ModelPolicy } from '../models.js';
-import { sendJson } from '../openai-error.js';
+import { rateLimitMessage } from '../access/rate-limit-response.js';
+import { sendJson, type ApiErrors } from '../openai-error.js';
 import { OutboundProxyFailure } from '../outbound-proxy.js';
 import { pathOnly } from '../paths.js';
 import { clientCloseSignal, type Exchange } from '../exchange.js';
@@ -48,14 +49,21 @@ class OllamaFailure extends Error {
   }
 }
 
-function sendOllamaError(res: ServerResponse, status: number, message: string): void {
+function sendOllamaError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     // Mid-stream, as Ollama itself does: a last NDJSON line with the error, then the end.
     if (!res.writableEnded) res.end(`${JSON.stringify({ error: message })}\n`);
     return;
   }
-  sendJson(res, status, { error: message });
+  sendJson(res, status, { error: message }, headers);
 }
+
+/** The relay's own refusals in Ollama's shape, {"error": "..."}: the Ollama route's errors (routes.ts). */
+export const ollamaErrors: ApiErrors = {
+  unauthorized: (res, message) => sendOllamaError(res, 401, message),
+  rateLimited: (res, refused, who, limit) => sendOllamaError(res, 429, rateLimitMessage(refused, who, limit), { 'retry-after': String(refused.retryAfterSec) }),
+  failed: (res) => sendOllamaError(res, 500, 'the relay failed unexpectedly'),
+};
 
 /** What the log shows for a path that holds the secret elsewhere than at its start. */
 export const HIDDEN_PATH = '<path holding the Ollama secret>';
