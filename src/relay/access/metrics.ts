@@ -24,9 +24,9 @@ export interface RelayMetrics {
   readonly contentType: string;
 }
 
-export const MAX_MODELS = 200;
+const MAX_MODELS = 200;
 
-export function statusClass(status: number): string {
+function statusClass(status: number): string {
   return status === 499 ? 'client_closed' : `${Math.floor(status / 100)}xx`;
 }
 

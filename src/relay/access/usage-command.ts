@@ -24,22 +24,30 @@ export function parseUsageArgs(args: string[]): { sinceMs: number; json: boolean
 
 export async function readUsageReport(dataDir: string, sinceMs: number, now = Date.now()): Promise<UsageReport> {
   const since = now - sinceMs;
-  if (!existsSync(join(dataDir, USAGE_DB))) return { since: new Date(since).toISOString(), from: new Date(since).toISOString(), rows: [], lastUsed: {} };
+  const sinceIso = new Date(since).toISOString();
+  if (!existsSync(join(dataDir, USAGE_DB))) return { since: sinceIso, from: sinceIso, rows: [], lastUsed: {} };
   const store = await openUsageStore(dataDir, { readOnly: true });
   try {
-    return { since: new Date(since).toISOString(), ...store.summary({ since }) };
+    return { since: sinceIso, ...store.summary({ since }) };
   } finally {
     store.close();
   }
 }
 
-/** Runs the subcommand; returns the exit code. main.ts: `if (process.argv[2] === 'usage') process.exit(await runUsageCommand(process.argv.slice(3), process.env));` */
-export async function runUsageCommand(args: string[], env: NodeJS.ProcessEnv, write: (text: string) => void = (text) => process.stdout.write(text)): Promise<number> {
+/** Runs the subcommand (main.ts); returns the exit code. */
+export async function runUsageCommand(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  write: (text: string) => void = (text) => process.stdout.write(text),
+): Promise<number> {
   const dataDir = env.RELAY_DATA_DIR?.trim();
   let options: { sinceMs: number; json: boolean };
   try {
     options = parseUsageArgs(args);
-    if (!dataDir) throw new ConfigError('RELAY_DATA_DIR is not set: this relay keeps no usage.', { fix: 'Set RELAY_DATA_DIR to a writable volume (see compose.yaml) and restart the relay.' });
+    if (!dataDir)
+      throw new ConfigError('RELAY_DATA_DIR is not set: this relay keeps no usage.', {
+        fix: 'Set RELAY_DATA_DIR to a writable volume (see compose.yaml) and restart the relay.',
+      });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     write(`${JSON.stringify({ error: error.message, fix: error.fix })}\n`);
@@ -52,7 +60,10 @@ export async function runUsageCommand(args: string[], env: NodeJS.ProcessEnv, wr
   }
   write(`usage since ${report.from}\n`);
   for (const row of report.rows) {
-    write(`${row.token}\t${row.model || '-'}\t${row.requests} requests\t${row.errors} errors\t${row.promptTokens}+${row.completionTokens} tokens${row.notReported ? `\t${row.notReported} not reported` : ''}\n`);
+    const notReported = row.notReported ? `\t${row.notReported} not reported` : '';
+    write(
+      `${row.token}\t${row.model || '-'}\t${row.requests} requests\t${row.errors} errors\t${row.promptTokens}+${row.completionTokens} tokens${notReported}\n`,
+    );
   }
   return 0;
 }
