@@ -15,20 +15,18 @@ import { sseDataReader } from './sse.js';
 /** The first `cap` bytes of a body, copied; the rest only counted. */
 export class CappedBody {
   private readonly pieces: Buffer[] = [];
-  /** Bytes held. */
   held = 0;
-  /** Bytes that passed. */
+  /** Bytes that passed, held or not. */
   total = 0;
 
   constructor(private readonly cap: number) {}
 
-  add(chunk: Buffer | string): void {
+  add(chunk: Uint8Array | string): void {
     const piece = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     this.total += piece.length;
-    const room = this.cap - this.held;
-    if (room <= 0 || piece.length === 0) return;
+    if (this.held >= this.cap) return;
     // A copy: holding a view would keep the whole chunk (and the memory it came from) alive.
-    const kept = Buffer.from(piece.subarray(0, room));
+    const kept = Buffer.from(piece.subarray(0, this.cap - this.held));
     this.pieces.push(kept);
     this.held += kept.length;
   }
@@ -63,13 +61,9 @@ export function relaySecrets(config: RelayConfig, plainTokens: () => readonly st
     config.access.metricsToken,
     config.ollamaPath?.split('/').at(-1),
     ...urlCredentials(config.upstream.proxy?.url),
-    ...urlCredentials(parsedUrl(config.access.redisUrl)),
+    ...urlCredentials(URL.parse(config.access.redisUrl ?? '') ?? undefined),
   ];
   return () => [...fixed, ...plainTokens()];
-}
-
-function parsedUrl(text: string | undefined): URL | undefined {
-  return URL.canParse(text ?? '') ? new URL(text!) : undefined;
 }
 
 /** A URL's user and password, as written in it and decoded, and as the user:password pair. */
@@ -87,34 +81,33 @@ export function createDumper(config: DumpConfig, redactor: Redactor, logger: Log
   return {
     start(req, res) {
       // Before the server rewrites req.url for the upstream.
-      const target = req.url ?? '';
-      const requestBody = cap > 0 ? tapRequestBody(req, cap) : undefined;
+      const path = req.url ?? '';
+      const requestBody = cap > 0 ? new CappedBody(cap) : undefined;
+      // prependListener, not on('data'): it does not switch the stream to flowing mode, so a reader that
+      // starts later (after an asynchronous limiter) still gets the whole body; every read emits 'data'.
+      if (requestBody) req.prependListener('data', (chunk: Buffer | string) => requestBody.add(chunk));
       const response = tapResponse(res, cap);
       return {
         finish(summary) {
           const responseHeaders = res.headersSent ? response.headers() : {};
-          const line = async () => {
-            const request: Record<string, unknown> = { headers: req.headers };
-            if (requestBody !== undefined) {
-              Object.assign(request, await describeBody(requestBody, req.headers, cap));
-              if (requestBody.total === 0 && hasBody(req) && !req.complete) request.note = 'not read: the relay answered before reading the body';
-            }
-            const answer: Record<string, unknown> = { headers: responseHeaders };
-            if (response.body !== undefined) Object.assign(answer, await describeBody(response.body, responseHeaders as Headers, cap));
-            return {
-              method: req.method,
-              path: target,
-              status: summary.status,
-              token: summary.token,
-              outcome: summary.outcome,
-              duration_ms: summary.durationMs,
-              request,
-              response: answer,
-            };
-          };
+          const notRead = requestBody?.total === 0 && hasBody(req) && !req.complete;
+          const record = async () => ({
+            method: req.method,
+            path,
+            status: summary.status,
+            token: summary.token,
+            outcome: summary.outcome,
+            duration_ms: summary.durationMs,
+            request: {
+              headers: req.headers,
+              ...(requestBody && (await describeBody(requestBody, req.headers, cap))),
+              ...(notRead && { note: 'not read: the relay answered before reading the body' }),
+            },
+            response: { headers: responseHeaders, ...(response.body && (await describeBody(response.body, responseHeaders, cap))) },
+          });
           // Decoding a compressed body is asynchronous; the line follows the request's own.
-          line().then(
-            (record) => logger.dump(redactor.value(record) as Record<string, unknown>),
+          record().then(
+            (line) => logger.dump(redactor.value(line) as Record<string, unknown>),
             (error: unknown) => logger.error('could not write a dump line', { error: redactor.text(String(error)) }),
           );
         },
@@ -124,50 +117,30 @@ export function createDumper(config: DumpConfig, redactor: Redactor, logger: Log
 }
 
 /**
- * Sees every chunk whoever reads the body sees. prependListener, not on('data'): it adds a
- * listener without switching the stream to flowing mode, so a reader that starts later (after
- * an asynchronous limiter) still gets the whole body; every read, paused or flowing, emits 'data'.
- */
-function tapRequestBody(req: IncomingMessage, cap: number): CappedBody {
-  const body = new CappedBody(cap);
-  req.prependListener('data', (chunk: Buffer | string) => body.add(chunk));
-  return body;
-}
-
-interface ResponseTap {
-  headers(): OutgoingHttpHeaders;
-  body: CappedBody | undefined;
-}
-
-/**
  * The answer as the client got it, whichever part of the relay wrote it: writeHead's headers (Node
  * does not keep headers passed only to writeHead) and, with a cap, the body's first bytes.
  * Wrapping the response's own methods, as the compression and on-headers middlewares do.
  */
-function tapResponse(res: ServerResponse, cap: number): ResponseTap {
+function tapResponse(res: ServerResponse, cap: number): { headers(): OutgoingHttpHeaders; body: CappedBody | undefined } {
   let passed: OutgoingHttpHeaders | undefined;
-  const writeHead = res.writeHead;
+  const writeHead = res.writeHead as (...args: unknown[]) => ServerResponse;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     const headers = args.find((arg, index) => index > 0 && typeof arg === 'object' && arg !== null);
     if (headers !== undefined) passed = headerObject(headers as OutgoingHttpHeaders | unknown[]);
-    return (writeHead as (...args: unknown[]) => ServerResponse).apply(this, args);
+    return writeHead.apply(this, args);
   } as typeof res.writeHead;
-  const tap: ResponseTap = { headers: () => ({ ...res.getHeaders(), ...passed }), body: undefined };
-  if (cap === 0) return tap;
+  const headers = () => ({ ...res.getHeaders(), ...passed });
+  if (cap === 0) return { headers, body: undefined };
 
   const body = new CappedBody(cap);
-  tap.body = body;
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    if (chunk !== undefined && typeof chunk !== 'function') body.add(chunk as Buffer | string);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') body.add(chunk as Buffer | string);
-    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as typeof res.end;
-  return tap;
+  for (const method of ['write', 'end'] as const) {
+    const original = res[method] as (...args: unknown[]) => unknown;
+    res[method] = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      if (typeof chunk === 'string' || chunk instanceof Uint8Array) body.add(chunk);
+      return original.call(this, chunk, ...rest);
+    } as never;
+  }
+  return { headers, body };
 }
 
 /** writeHead's headers as an object with lower-case names: given as one, or as a flat [name, value, ...] list. */
@@ -181,12 +154,10 @@ function headerObject(headers: OutgoingHttpHeaders | unknown[]): OutgoingHttpHea
   return out;
 }
 
-type Headers = Record<string, string | string[] | number | undefined>;
-
 const TEXT_TYPE = /^(text\/|application\/(json|x-ndjson|x-www-form-urlencoded|xml|[\w.+-]*\+json)|multipart\/)/i;
 
 /** A body as the dump shows it: parsed JSON, SSE events, text, or only its size; with a note when cut. */
-async function describeBody(body: CappedBody, headers: Headers, cap: number): Promise<Record<string, unknown>> {
+async function describeBody(body: CappedBody, headers: OutgoingHttpHeaders, cap: number): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { body_bytes: body.total };
   if (body.total === 0) return out;
   const contentType = String(headers['content-type'] ?? '');
@@ -253,21 +224,18 @@ const DECODERS: Record<string, () => Transform> = {
 };
 
 /** The first `cap` decoded bytes; decoding stops there, so a small body that inflates to gigabytes costs no more. */
-function decode(bytes: Buffer, encoding: string, cap: number): Promise<{ bytes: Buffer; cut: boolean } | undefined> {
+async function decode(bytes: Buffer, encoding: string, cap: number): Promise<{ bytes: Buffer; cut: boolean } | undefined> {
   const decoder = DECODERS[encoding]?.();
-  if (decoder === undefined) return Promise.resolve(undefined);
+  if (decoder === undefined) return undefined;
   const out = new CappedBody(cap);
-  return new Promise((resolve) => {
-    const done = () => resolve(out.total === 0 ? undefined : { bytes: out.bytes(), cut: out.total > cap });
-    decoder.on('data', (chunk: Buffer) => {
-      out.add(chunk);
-      if (out.total > cap) {
-        decoder.destroy();
-        done();
-      }
-    });
-    decoder.once('end', done);
-    decoder.once('error', done);
-    decoder.end(bytes);
-  });
+  decoder.end(bytes);
+  try {
+    for await (const chunk of decoder) {
+      out.add(chunk as Buffer);
+      if (out.total > cap) break;
+    }
+  } catch {
+    // A damaged body: what decoded before the damage is shown.
+  }
+  return out.total === 0 ? undefined : { bytes: out.bytes(), cut: out.total > cap };
 }
