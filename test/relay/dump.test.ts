@@ -1,14 +1,11 @@
 // RELAY_DUMP: each exchange as one redacted JSON line in the relay's log. Sentinel secrets of every
 // kind, sent in every place a client or an upstream can put them, never appear in any line.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addToken, emptyTokensFile, renderTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
 import { generateRelayToken } from '../../src/shared/token.js';
 import { MODELS, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { eventually, startRelayProcess, type RelayProcess } from '../support/relay-process.js';
+import { tokensFileWith } from '../support/tokens-file.js';
 import { hasSystemComponent } from '../support/system-component.js';
 import { startTinyproxy, TINYPROXY_PACKAGE, type Tinyproxy } from '../support/tinyproxy.js';
 
@@ -58,14 +55,12 @@ describe.skipIf(!hasTinyproxy)('RELAY_DUMP=bodies', () => {
   beforeAll(async () => {
     upstream = await startFakeOpenAI();
     proxy = await startTinyproxy({ basicAuth: { user: PROXY_USER, password: PROXY_PASSWORD } });
-    const dir = await mkdtemp(join(tmpdir(), 'relay-dump-'));
-    await writeFile(join(dir, 'tokens.json'), renderTokensFile(addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex(NAMED) }, Date.now())));
     relay = await startRelayProcess({
       env: {
         OPENAI_API_KEY: KEY,
         RELAY_TOKEN: TOKEN,
         OPENAI_BASE_URL: upstream.url,
-        RELAY_TOKENS_FILE: join(dir, 'tokens.json'),
+        RELAY_TOKENS_FILE: await tokensFileWith({ alice: NAMED }),
         RELAY_OLLAMA_PATH: `/${OLLAMA_SECRET}`,
         RELAY_METRICS_TOKEN: METRICS_TOKEN,
         HTTP_PROXY: `http://${PROXY_USER}:${PROXY_PASSWORD}@127.0.0.1:${proxy.port}`,

@@ -1,16 +1,13 @@
 // Nothing private crosses the relay, in either direction: client credentials and relay tokens
 // stay on this side, upstream cookies stay on that side, and the Ollama secret never reaches the log.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addToken, emptyTokensFile, renderTokensFile, sha256Hex } from '../../src/shared/tokens-file.js';
 import { generateRelayToken } from '../../src/shared/token.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { rawRequest, statusOf } from '../support/raw-http.js';
 import { eventually, startRelayProcess, type RelayProcess } from '../support/relay-process.js';
+import { tokensFileWith } from '../support/tokens-file.js';
 
 const KEY = `sk-SENTINEL-KEY-${randomBytes(8).toString('hex')}`;
 const TOKEN = `SENTINEL-TOKEN-${randomBytes(8).toString('hex')}`;
@@ -23,14 +20,12 @@ let relay: RelayProcess;
 
 beforeAll(async () => {
   upstream = await startFakeOpenAI();
-  const dir = await mkdtemp(join(tmpdir(), 'relay-private-'));
-  await writeFile(join(dir, 'tokens.json'), renderTokensFile(addToken(emptyTokensFile(), { name: 'alice', sha256: sha256Hex(NAMED) }, Date.now())));
   relay = await startRelayProcess({
     env: {
       OPENAI_API_KEY: KEY,
       RELAY_TOKEN: TOKEN,
       OPENAI_BASE_URL: upstream.url,
-      RELAY_TOKENS_FILE: join(dir, 'tokens.json'),
+      RELAY_TOKENS_FILE: await tokensFileWith({ alice: NAMED }),
       RELAY_MODELS: 'gpt-fake',
       RELAY_OLLAMA_PATH: `/${OLLAMA_SECRET}`,
       RELAY_OPENAI_ORGANIZATION: 'org-server',
