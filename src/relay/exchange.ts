@@ -1,5 +1,5 @@
-// One exchange (a request and its answer) from arrival to close, and the one place every exchange
-// is finished, whichever route answered it: the log line, usage accounting, metrics and the dump.
+// One exchange (a request and its answer, or a Realtime session) from arrival to close, and the
+// one place every exchange is finished: limiter slot, metrics, usage accounting, log line, dump.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from './access/access.js';
 import type { Admitted } from './access/access-mode.js';
@@ -81,20 +81,58 @@ export class Exchange {
   }
 }
 
+export type SessionOutcome = Outcome | 'refused';
+
+/** A Realtime WebSocket session (realtime.ts): an upgraded socket, so no response to read its status from. */
+export class RealtimeSession {
+  readonly startedAt = performance.now();
+  /** The status the client was answered: the relay's refusal or the upstream's handshake answer. */
+  status: number | undefined = undefined;
+  outcome: SessionOutcome | undefined = undefined;
+  /** Where the client put its relay token. */
+  auth: 'header' | 'subprotocol' | 'none' | undefined = undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  upstreamCall: UpstreamCall | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    /** The path as the log may show it: never the Ollama secret. */
+    readonly logPath: string,
+  ) {}
+}
+
 /** Where finished exchanges are written down. */
 export interface Books {
   logger: Logger;
   access: Access;
 }
 
-/** Called once per exchange, after its response closed (see server.ts): frees its limiter slot, then metrics, usage, the log line and the dump. */
-export function finishExchange(exchange: Exchange, books: Books): void {
+/**
+ * Called once per exchange, when its client connection closed (see server.ts): frees its limiter
+ * slot, then metrics, usage, the log line and the dump. A Realtime session gets its own `realtime`
+ * line and nothing else: it holds no slot, its frames are neither metered nor dumped, and its
+ * minutes would skew the request metrics.
+ */
+export function finishExchange(exchange: Exchange | RealtimeSession, books: Books): void {
+  const durationMs = performance.now() - exchange.startedAt;
+  if (exchange instanceof RealtimeSession) {
+    books.logger.info('realtime', {
+      path: exchange.logPath.slice(0, 200),
+      auth: exchange.auth,
+      status: exchange.status,
+      outcome: exchange.outcome ?? 'client_closed',
+      duration_ms: round(durationMs),
+      bytes_in: exchange.bytesIn,
+      bytes_out: exchange.bytesOut,
+    });
+    return;
+  }
   exchange.finished = true;
   exchange.held?.release();
   const { access, logger } = books;
   const { admitted, outcome, ttfbMs } = exchange;
   const status = exchange.status;
-  const durationMs = performance.now() - exchange.startedAt;
   access.metrics.recordRequest({ token: admitted?.name ?? 'unauthenticated', status, durationMs, ttfbMs });
   if (outcome === 'upstream_timeout') access.metrics.recordUpstreamError('timeout');
   else if (outcome === 'upstream_error') access.metrics.recordUpstreamError(exchange.usage ? 'interrupted' : 'unreachable');

@@ -1,14 +1,14 @@
 // Realtime API over WebSocket: the relay checks the client's handshake, rewrites it (server key in,
 // relay token out) and sends it upstream; after the upstream's answer the two sockets are joined
 // byte for byte, so frames of every kind, ping/pong and close codes cross untouched.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Authenticator } from './auth.js';
 import type { Timeouts, Upstream } from './config.js';
 import { isAllowedOrigin, type CorsPolicy } from './cors.js';
 import { upstreamRequestHeaders, type UpstreamCredentials } from './headers.js';
-import type { Logger } from './log.js';
+import type { RealtimeSession, SessionOutcome } from './exchange.js';
 import { resolveModel, type ModelPolicy } from './models.js';
 import { openaiError } from './openai-error.js';
 import { describeProxyFailure } from './outbound-proxy.js';
@@ -27,21 +27,14 @@ export interface RealtimeOptions {
   pathPrefix: string;
   cors: CorsPolicy | undefined;
   models: ModelPolicy | undefined;
-  logger: Logger;
-  /** The path as the log may show it (never the Ollama secret). */
-  loggedPath(target: string): string;
-  /** Called when a session starts and ends, so shutdown can wait for sessions like requests. */
-  onOpen(): void;
-  onClose(): void;
 }
 
 export interface RealtimeProxy {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Answers the session's upgrade; the caller finishes the session when `socket` closes, after `session.upstreamCall.clientClosed()`. */
+  handleUpgrade(session: RealtimeSession, socket: Duplex, head: Buffer): void;
   /** Cuts every open session (end of the shutdown grace period). */
   destroyAll(): void;
 }
-
-type Outcome = 'ok' | 'client_closed' | 'refused' | 'upstream_error' | 'upstream_timeout';
 
 function refuse(socket: Duplex, status: number, message: string, code: string): void {
   const body = JSON.stringify(openaiError(message, status === 502 || status === 504 ? 'relay_error' : 'invalid_request_error', code));
@@ -71,7 +64,7 @@ function withoutCookies(answer: Buffer, headEnd: number): Buffer {
 }
 
 export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
-  const { upstream, credentials, timeouts, auth, logger } = options;
+  const { upstream, credentials, timeouts, auth } = options;
   const upstreamUrl = new URL(upstream.origin);
   const sessions = new Set<Socket | Duplex>();
 
@@ -79,28 +72,31 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
     destroyAll() {
       for (const socket of sessions) socket.destroy();
     },
-    handleUpgrade(req, client, head) {
-      const startedAt = performance.now();
+    handleUpgrade(session, client, head) {
+      const { req } = session;
       const target = req.url ?? '';
-      const fields: Record<string, string | number | undefined> = { path: options.loggedPath(target).slice(0, 200) };
-      let logged = false;
-      const log = (outcome: Outcome, status: number | undefined, upstreamSocket?: Socket) => {
-        if (logged) return;
-        logged = true;
-        logger.info('realtime', {
-          ...fields,
-          status,
-          outcome,
-          duration_ms: Math.round(performance.now() - startedAt),
-          bytes_in: upstreamSocket?.bytesWritten ?? 0,
-          bytes_out: upstreamSocket?.bytesRead ?? 0,
-        });
-      };
-      const refuseAndLog = (status: number, message: string, code: string, outcome: Outcome = 'refused') => {
+      const refuseWith = (status: number, message: string, code: string, outcome: SessionOutcome = 'refused') => {
+        session.status = status;
+        session.outcome = outcome;
         refuse(client, status, message, code);
-        log(outcome, status);
       };
+      let remote: Socket | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const opening = new AbortController();
+      sessions.add(client);
       client.on('error', () => client.destroy());
+      session.upstreamCall = {
+        clientClosed() {
+          session.outcome ??= 'client_closed';
+          clearTimeout(timer);
+          opening.abort();
+          remote?.destroy();
+          sessions.delete(client);
+          if (remote) sessions.delete(remote);
+          session.bytesIn = remote?.bytesWritten ?? 0;
+          session.bytesOut = remote?.bytesRead ?? 0;
+        },
+      };
 
       const apiTarget = stripPrefix(target, options.pathPrefix);
       if (
@@ -109,7 +105,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
         pathOnly(apiTarget) !== '/v1/realtime' ||
         req.headers.upgrade?.toLowerCase() !== 'websocket'
       ) {
-        return refuseAndLog(
+        return refuseWith(
           404,
           `No WebSocket route for ${pathOnly(target).slice(0, 200)}: the relay takes WebSocket upgrades on ${options.pathPrefix}/v1/realtime.`,
           'not_found',
@@ -118,13 +114,13 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
       // Browsers always send Origin, and any page could open this socket: hold them to the CORS list.
       const origin = req.headers.origin;
       if (origin !== undefined && !(options.cors && isAllowedOrigin(options.cors, origin))) {
-        return refuseAndLog(403, 'This origin may not open Realtime sessions on this relay (see RELAY_CORS_ORIGINS).', 'origin_not_allowed');
+        return refuseWith(403, 'This origin may not open Realtime sessions on this relay (see RELAY_CORS_ORIGINS).', 'origin_not_allowed');
       }
       const protocols = splitSubprotocols(req.headers['sec-websocket-protocol'] as string | undefined);
-      fields.auth = req.headers.authorization !== undefined ? 'header' : protocols.token !== undefined ? 'subprotocol' : 'none';
+      session.auth = req.headers.authorization !== undefined ? 'header' : protocols.token !== undefined ? 'subprotocol' : 'none';
       const presented = req.headers.authorization ?? (protocols.token === undefined ? undefined : `Bearer ${protocols.token}`);
       if (!auth.check(presented)) {
-        return refuseAndLog(
+        return refuseWith(
           401,
           `Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>" or the "${KEY_SUBPROTOCOL}<RELAY_TOKEN>" subprotocol.`,
           'invalid_api_key',
@@ -138,7 +134,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
         const model = query.get('model') ?? '';
         const resolved = resolveModel(options.models, model);
         if (resolved === undefined) {
-          return refuseAndLog(403, `The model \`${model.slice(0, 100)}\` is not available on this relay.`, 'model_not_found');
+          return refuseWith(403, `The model \`${model.slice(0, 100)}\` is not available on this relay.`, 'model_not_found');
         }
         if (resolved !== model) {
           query.set('model', resolved);
@@ -156,15 +152,14 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
         for (const one of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${one}`);
       }
 
-      sessions.add(client);
-      options.onOpen();
-      let remote: Socket | undefined;
-      let status: number | undefined;
-      let outcome: Outcome | undefined;
-      const opening = new AbortController();
-      const timer = setTimeout(() => {
-        outcome = 'upstream_timeout';
-        if (status === undefined) refuse(client, 504, 'The upstream API did not answer the WebSocket handshake in time.', 'upstream_timeout');
+      // Once the client has its answer, the relay's own refusals are too late.
+      const failed = (status: number, message: string, code: string, outcome: SessionOutcome) => {
+        if (session.outcome !== undefined) return;
+        if (session.status === undefined) refuseWith(status, message, code, outcome);
+        else session.outcome = outcome;
+      };
+      timer = setTimeout(() => {
+        failed(504, 'The upstream API did not answer the WebSocket handshake in time.', 'upstream_timeout', 'upstream_timeout');
         opening.abort();
         remote?.destroy();
       }, timeouts.connectMs + timeouts.firstByteMs);
@@ -185,7 +180,7 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
             return;
           }
           clearTimeout(timer);
-          status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(pending.subarray(0, 16).toString('latin1'))?.[1]) || undefined;
+          session.status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(pending.subarray(0, 16).toString('latin1'))?.[1]) || undefined;
           socket.off('data', readHead);
           // The upstream's answer goes to the client as it is: its 101 (subprotocol, extensions, accept
           // key for the client's own Sec-WebSocket-Key) or its error, which says what went wrong.
@@ -193,40 +188,27 @@ export function createRealtimeProxy(options: RealtimeOptions): RealtimeProxy {
           socket.pipe(client);
         };
         socket.on('data', readHead);
-        socket.on('error', () => {
-          outcome ??= 'upstream_error';
-          if (status === undefined) refuse(client, 502, 'The relay could not open a WebSocket to the upstream API.', 'upstream_unreachable');
-        });
+        socket.on('error', () => failed(502, 'The relay could not open a WebSocket to the upstream API.', 'upstream_unreachable', 'upstream_error'));
         socket.on('close', () => {
           clearTimeout(timer);
-          outcome ??= 'ok';
+          session.outcome ??= 'ok';
           // Let what the upstream sent last (its close frame) reach the client before the socket goes.
-          if (status !== undefined) client.end();
+          if (session.status !== undefined) client.end();
           setTimeout(() => client.destroy(), 1_000).unref();
         });
       };
       openUpstreamSocket(upstreamUrl, upstream.proxy, timeouts.connectMs, opening.signal).then(
-        (socket) => (client.destroyed || outcome !== undefined ? socket.destroy() : join(socket)),
+        (socket) => (client.destroyed || session.outcome !== undefined ? socket.destroy() : join(socket)),
         (error: Error) => {
           clearTimeout(timer);
-          if (outcome !== undefined) return;
-          outcome = 'upstream_error';
-          const failure = upstream.proxy && describeProxyFailure(upstream.proxy, error);
-          if (failure) refuse(client, 502, failure.message, failure.code);
-          else refuse(client, 502, 'The relay could not open a WebSocket to the upstream API.', 'upstream_unreachable');
+          const failure = (upstream.proxy && describeProxyFailure(upstream.proxy, error)) || {
+            message: 'The relay could not open a WebSocket to the upstream API.',
+            code: 'upstream_unreachable',
+          };
+          failed(502, failure.message, failure.code, 'upstream_error');
           setTimeout(() => client.destroy(), 1_000).unref();
         },
       );
-      client.on('close', () => {
-        outcome ??= 'client_closed';
-        opening.abort();
-        remote?.destroy();
-        sessions.delete(client);
-        if (remote) sessions.delete(remote);
-        clearTimeout(timer);
-        log(outcome, status, remote);
-        options.onClose();
-      });
     },
   };
 }

@@ -2,6 +2,7 @@
 // route table, admission for routes that spend the key), finished in one place; graceful stop.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RelayConfig } from './config.js';
 import { createAccess } from './access/access.js';
 import type { Acquired, Refused } from './access/limiter.js';
@@ -9,7 +10,7 @@ import { createAnthropicApi } from './anthropic/api.js';
 import type { Authenticator } from './auth.js';
 import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders, type CorsPolicy } from './cors.js';
 import { createDumper, relaySecrets } from './dump.js';
-import { Exchange, finishExchange, type Books } from './exchange.js';
+import { Exchange, finishExchange, RealtimeSession, type Books } from './exchange.js';
 import type { UpstreamCredentials } from './headers.js';
 import type { Logger } from './log.js';
 import { createModelGate } from './models.js';
@@ -79,15 +80,11 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     pathPrefix: config.pathPrefix,
     cors,
     models: config.models,
-    logger,
-    loggedPath,
-    onOpen: () => inFlight++,
-    onClose: finished,
   });
 
-  // The one 'close' listener per request: the upstream call hears first (and records whether the
-  // client left before its answer was complete), then the exchange is finished.
-  const closed = (exchange: Exchange) => {
+  // The one 'close' listener per request or Realtime session: the upstream call hears first (and
+  // records whether the client left before its answer was complete), then the exchange is finished.
+  const closed = (exchange: Exchange | RealtimeSession) => {
     exchange.upstreamCall?.clientClosed();
     finishExchange(exchange, books);
     finished();
@@ -160,7 +157,12 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     },
     handle,
   );
-  server.on('upgrade', realtime.handleUpgrade);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const session = new RealtimeSession(req, loggedPath(req.url ?? ''));
+    inFlight++;
+    socket.once('close', () => closed(session));
+    realtime.handleUpgrade(session, socket, head);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,9 +1,12 @@
 // Every exchange, whatever route answers it, ends in exactly one request log line and one count in
 // relay_requests_total (finishExchange in src/relay/exchange.ts): answered, refused, streamed,
-// uploaded, translated, failed upstream or abandoned by the client.
+// uploaded, translated, failed upstream or abandoned by the client. A Realtime session ends there
+// too, in one `realtime` line instead.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { MODELS } from '../support/fake-openai.js';
 import { freePort } from '../support/free-port.js';
 import { eventually, startRelayProcess, type RelayProcess } from '../support/relay-process.js';
@@ -92,6 +95,29 @@ describe('every exchange is finished once', () => {
     await eventually(() => requestLines(relay).length > before);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(requestLines(relay).slice(before)).toMatchObject([{ status: 200, outcome: 'client_closed', token: 'default' }]);
+    expect(await requestsCounted(relay)).toBe(requestLines(relay).length - 1);
+  });
+
+  it('a Realtime session, opened or refused: one `realtime` line each, no request line, no request count', async () => {
+    const { relay, token } = stack;
+    const realtimeLines = () => relay.logLines().filter((line) => line.msg === 'realtime');
+    const requestsBefore = requestLines(relay).length;
+    const url = `ws://127.0.0.1:${relay.port}/v1/realtime?model=gpt-realtime`;
+    const opened = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    await once(opened, 'message');
+    opened.close();
+    const refused = new WebSocket(url, { headers: { authorization: 'Bearer wrong' } });
+    refused.on('error', () => {});
+    await once(refused, 'unexpected-response');
+    refused.terminate();
+    await eventually(() => realtimeLines().length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const byStatus = realtimeLines().sort((a, b) => Number(a.status) - Number(b.status));
+    expect(byStatus.map(({ status, outcome, auth }) => ({ status, outcome, auth }))).toEqual([
+      { status: 101, outcome: expect.stringMatching(/^(ok|client_closed)$/), auth: 'header' },
+      { status: 401, outcome: 'refused', auth: 'header' },
+    ]);
+    expect(requestLines(relay).length).toBe(requestsBefore);
     expect(await requestsCounted(relay)).toBe(requestLines(relay).length - 1);
   });
 });
