@@ -3,12 +3,12 @@
 // refused. Multipart uploads are never buffered and pass unchecked.
 import type { ServerResponse } from 'node:http';
 import { ConfigError } from '../shared/errors.js';
+import type { Exchange } from './exchange.js';
 import { clientResponseHeaders } from './headers.js';
 import { BodyTooLarge, hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';
 import { OutboundProxyFailure } from './outbound-proxy.js';
 import { pathOnly } from './paths.js';
-import type { Exchange } from './exchange.js';
 import type { UpstreamCaller } from './upstream-call.js';
 
 export interface ModelPolicy {
@@ -17,13 +17,17 @@ export interface ModelPolicy {
 }
 
 export function parseModelPolicy(text: string | undefined): ModelPolicy | undefined {
-  const entries = (text ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) return undefined;
   const names = new Map<string, string>();
   for (const entry of entries) {
     const [name, target, extra] = entry.split('=').map((part) => part.trim());
     if (!name || extra !== undefined || target === '') {
-      throw new ConfigError(`RELAY_MODELS: cannot read "${entry}".`, { fix: 'List models and aliases comma-separated, e.g. RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini' });
+      const fix = 'List models and aliases comma-separated, e.g. RELAY_MODELS=gpt-4o-mini,fast=gpt-4o-mini';
+      throw new ConfigError(`RELAY_MODELS: cannot read "${entry}".`, { fix });
     }
     names.set(name, target ?? name);
   }
@@ -33,11 +37,6 @@ export function parseModelPolicy(text: string | undefined): ModelPolicy | undefi
 /** The upstream model for a name a client sent, or undefined when it is not allowed. */
 export function resolveModel(policy: ModelPolicy, name: string): string | undefined {
   return policy.names.get(name);
-}
-
-function refuseModel(res: ServerResponse, policy: ModelPolicy, model: string): void {
-  // OpenAI answers 403 model_not_found when a project may not use a model.
-  sendError(res, 403, `The model \`${model.slice(0, 100)}\` is not available on this relay. Available: ${[...policy.names.keys()].join(', ')}.`, 'invalid_request_error', 'model_not_found');
 }
 
 interface ModelEntry {
@@ -64,6 +63,15 @@ type Forward = (exchange: Exchange, body?: Buffer) => void;
 
 export interface ModelGate {
   handle(exchange: Exchange): Promise<void>;
+}
+
+/** A name in a path, or undefined when its percent-encoding is broken (no model has such a name). */
+function decodedName(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
 }
 
 export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, forward: Forward): ModelGate {
@@ -96,10 +104,11 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
       }
       const single = /^\/v1\/models\/([^/]+)$/.exec(path);
       if (single) {
-        const name = decodeURIComponent(single[1]!);
-        const target = resolveModel(policy, name);
-        if (target === undefined) {
-          sendError(res, 404, `The model \`${name.slice(0, 100)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
+        const name = decodedName(single[1]!);
+        const target = name === undefined ? undefined : resolveModel(policy, name);
+        if (name === undefined || target === undefined) {
+          const shown = (name ?? single[1]!).slice(0, 100);
+          sendError(res, 404, `The model \`${shown}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
         } else if (req.method === 'GET') {
           await answerFromUpstream(res, exchange, `/v1/models/${encodeURIComponent(target)}`, (json) => ({ ...(json as object), id: name }));
         } else {
@@ -113,7 +122,8 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
       }
       const encoding = req.headers['content-encoding'];
       if (encoding !== undefined && encoding !== 'identity') {
-        sendError(res, 415, 'This relay checks the model of each request and cannot read compressed request bodies: send it uncompressed.', 'invalid_request_error', 'unsupported_content_encoding');
+        const message = 'This relay checks the model of each request and cannot read compressed request bodies: send it uncompressed.';
+        sendError(res, 415, message, 'invalid_request_error', 'unsupported_content_encoding');
         return;
       }
       let body: Buffer;
@@ -132,7 +142,8 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
         parsed = body.length === 0 ? undefined : JSON.parse(STRICT_UTF8.decode(body));
       } catch {
         // Whatever the relay cannot read, the upstream might: refused, never forwarded unchecked.
-        sendError(res, 400, 'This relay checks the model of each request and cannot read this body as JSON: send UTF-8 JSON without a byte order mark.', 'invalid_request_error', 'invalid_json');
+        const message = 'This relay checks the model of each request and cannot read this body as JSON: send UTF-8 JSON without a byte order mark.';
+        sendError(res, 400, message, 'invalid_request_error', 'invalid_json');
         return;
       }
       const model = (parsed as { model?: unknown } | null | undefined)?.model;
@@ -142,7 +153,12 @@ export function createModelGate(policy: ModelPolicy, caller: UpstreamCaller, for
       }
       if (model !== undefined) {
         const target = resolveModel(policy, model);
-        if (target === undefined) return refuseModel(res, policy, model);
+        if (target === undefined) {
+          // OpenAI answers 403 model_not_found when a project may not use a model.
+          const message = `The model \`${model.slice(0, 100)}\` is not available on this relay. Available: ${[...policy.names.keys()].join(', ')}.`;
+          sendError(res, 403, message, 'invalid_request_error', 'model_not_found');
+          return;
+        }
         if (target !== model) body = Buffer.from(JSON.stringify({ ...(parsed as object), model: target }));
       }
       exchange.bytesIn = 0;

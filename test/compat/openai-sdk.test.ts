@@ -46,6 +46,14 @@ describe('RELAY_MODELS', () => {
     await expect(client.models.retrieve('gpt-other')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
 
+  it('answers a model name that is not valid percent-encoding with 404 model_not_found, not a relay failure', async () => {
+    const before = stack.upstream.seen.length;
+    const answer = await fetch(`${stack.relay.url}/openai/v1/models/gpt-fake%E0%A4%A`, { headers: { authorization: `Bearer ${stack.token}` } });
+    expect(answer.status).toBe(404);
+    expect(await answer.json()).toMatchObject({ error: { code: 'model_not_found', type: 'invalid_request_error' } });
+    expect(stack.upstream.seen.length).toBe(before);
+  });
+
   it('rewrites an alias to its model before forwarding', async () => {
     const answer = await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] });
     expect(answer.model).toBe('gpt-fake');
