@@ -16,6 +16,7 @@ export default {
     // Line range: move it when models.ts changes above its gate.
     'src/relay/models.ts:1-57',
     'src/shared/env-local.ts',
+    'src/relay/chat-completion.ts',
     'src/relay/ollama/translate.ts',
     'src/relay/anthropic/request.ts',
     'src/relay/anthropic/response.ts',

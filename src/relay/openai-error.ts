@@ -13,7 +13,11 @@ export function openaiError(message: string, type: string, code: string): OpenAI
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** `text`: the body, already JSON. */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   // Answered before its body was read, and nobody reads it: the connection closes after this
   // answer (Node then destroys the socket) instead of reading a body of any length to keep it
   // alive. A body being drained on purpose (the 413, so the client reads it) is left to finish.

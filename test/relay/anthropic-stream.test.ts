@@ -1,8 +1,10 @@
 // The Anthropic answer and stream translation at their edges: answers and chunks with parts
 // missing, tool calls streamed alone or in fragments, stop sequences, usage and errors mid-stream.
 import { describe, expect, it } from 'vitest';
-import { anthropicMessage, anthropicUsage, stopReason, toolInput } from '../../src/relay/anthropic/response.js';
-import { StreamTranslator, streamError, type ChatChunk } from '../../src/relay/anthropic/stream.js';
+import { toolInput } from '../../src/relay/chat-completion.js';
+import { anthropicMessage, anthropicUsage, stopReason } from '../../src/relay/anthropic/response.js';
+import type { ChatChunk } from '../../src/relay/chat-completion.js';
+import { StreamTranslator, streamError } from '../../src/relay/anthropic/stream.js';
 
 const NO_USAGE = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 

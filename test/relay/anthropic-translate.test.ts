@@ -7,7 +7,8 @@ import { errorForUpstreamStatus } from '../../src/relay/anthropic/errors.js';
 import { anthropicModelList, chooseModel, parseAnthropicModels } from '../../src/relay/anthropic/models.js';
 import { chatCompletionRequest, endUser, reasoningEffort, type AnthropicRequest } from '../../src/relay/anthropic/request.js';
 import { anthropicMessage, anthropicUsage, stopReason } from '../../src/relay/anthropic/response.js';
-import { formatEvent, StreamTranslator, type ChatChunk } from '../../src/relay/anthropic/stream.js';
+import type { ChatChunk } from '../../src/relay/chat-completion.js';
+import { formatEvent, StreamTranslator } from '../../src/relay/anthropic/stream.js';
 import { parseModelPolicy } from '../../src/relay/models.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
 

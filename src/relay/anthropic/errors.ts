@@ -1,8 +1,9 @@
 // Errors in the shape Anthropic's API returns ({"type":"error","error":{"type":...,"message":...}}),
 // so Anthropic SDKs and Claude Code raise their own error classes and retry as they would there.
 import type { ServerResponse } from 'node:http';
-import { rateLimitMessage } from '../access/rate-limit-response.js';
 import { sendJson, type ApiErrors } from '../openai-error.js';
+import { ApiFailure, translatedErrors } from '../upstream-call.js';
+import { formatEvent, streamError } from './stream.js';
 
 export type AnthropicErrorType =
   | 'invalid_request_error'
@@ -14,25 +15,11 @@ export type AnthropicErrorType =
   | 'api_error'
   | 'overloaded_error';
 
-export interface AnthropicErrorBody {
-  type: 'error';
-  error: { type: AnthropicErrorType; message: string };
-}
-
-/** A failure to answer with: the status and error type the client sees. */
-export class AnthropicFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: AnthropicErrorType,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
+/** A request the translation refuses; its error type follows from its status. */
+export class AnthropicFailure extends ApiFailure {
+  get type(): AnthropicErrorType {
+    return errorForUpstreamStatus(this.status).type;
   }
-}
-
-export function anthropicError(type: AnthropicErrorType, message: string): AnthropicErrorBody {
-  return { type: 'error', error: { type, message } };
 }
 
 /**
@@ -51,24 +38,18 @@ export function errorForUpstreamStatus(status: number): { status: number; type: 
   return { status: status >= 500 ? status : 500, type: 'api_error' };
 }
 
-export function sendAnthropicError(res: ServerResponse, failure: AnthropicFailure): void {
-  if (res.headersSent) {
-    // Too late for a status: cut the response so the client sees it failed rather than a short body.
-    res.destroy();
-    return;
-  }
-  sendJson(res, failure.status, anthropicError(failure.type, failure.message), failure.headers);
+export function sendAnthropicError(res: ServerResponse, failure: ApiFailure): void {
+  const { status, type } = errorForUpstreamStatus(failure.status);
+  // Too late for a status: the error event ends the stream, as Anthropic's does.
+  if (!res.headersSent) sendJson(res, status, { type: 'error', error: { type, message: failure.message } }, failure.headers);
+  else if (!res.writableEnded) res.end(formatEvent(streamError(type, failure.message)));
 }
 
 /** The relay's own refusals in Anthropic's shape: the Anthropic route's errors (routes.ts). */
 export const anthropicErrors: ApiErrors = {
+  ...translatedErrors(sendAnthropicError),
   unauthorized(res, message) {
     const hint = message.replace('"Authorization: Bearer <RELAY_TOKEN>"', '"x-api-key: <RELAY_TOKEN>" or "Authorization: Bearer <RELAY_TOKEN>"');
-    sendAnthropicError(res, new AnthropicFailure(401, 'authentication_error', hint));
+    sendAnthropicError(res, new ApiFailure(401, hint));
   },
-  rateLimited(res, refused, who, limit) {
-    const headers = { 'retry-after': String(refused.retryAfterSec) };
-    sendAnthropicError(res, new AnthropicFailure(429, 'rate_limit_error', rateLimitMessage(refused, who, limit), headers));
-  },
-  failed: (res) => sendAnthropicError(res, new AnthropicFailure(500, 'api_error', 'The relay failed unexpectedly.')),
 };

@@ -3,6 +3,7 @@
 // clients send it routinely and expect no effect from it (cache_control, server tools, thinking
 // blocks of earlier turns).
 import { createHash } from 'node:crypto';
+import type { OpenAIToolCall } from '../chat-completion.js';
 import { AnthropicFailure } from './errors.js';
 
 export interface AnthropicTextBlock {
@@ -68,12 +69,6 @@ export interface AnthropicRequest {
 
 type OpenAIPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 
-export interface OpenAIToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
-
 export type OpenAIMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string | OpenAIPart[] }
@@ -102,7 +97,7 @@ export interface ChatCompletionBody {
   stream_options?: { include_usage: boolean };
 }
 
-const invalid = (message: string) => new AnthropicFailure(400, 'invalid_request_error', message);
+const invalid = (message: string) => new AnthropicFailure(400, message);
 
 /** Models that take a reasoning effort and refuse sampling settings (o-series, gpt-5 family). */
 export function isReasoningModel(model: string): boolean {

@@ -1,32 +1,14 @@
 // An OpenAI chat completion -> an Anthropic message, as pure functions: content blocks, stop reason
 // and usage. The stream translator (stream.ts) uses the same stop reason and usage tables.
-import type { OpenAIToolCall } from './request.js';
+import { toolInput, type ChatCompletion, type OpenAIUsage } from '../chat-completion.js';
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';
-
-export interface OpenAIUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number } | null;
-}
 
 export interface AnthropicUsage {
   input_tokens: number;
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
-}
-
-export interface ChatCompletion {
-  id?: string;
-  model?: string;
-  choices?: Array<{
-    message?: { content?: string | null; refusal?: string | null; tool_calls?: OpenAIToolCall[] };
-    finish_reason?: string | null;
-    /** vLLM and some other OpenAI-compatible servers name the stop sequence that matched; OpenAI does not. */
-    stop_reason?: string | number | null;
-  }>;
-  usage?: OpenAIUsage | null;
 }
 
 export type AnthropicContent = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
@@ -63,16 +45,6 @@ export function anthropicUsage(usage: OpenAIUsage | null | undefined): Anthropic
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: cached,
   };
-}
-
-/** A tool call's arguments as the object Anthropic clients expect; `{}` when they are not JSON. */
-export function toolInput(args: string | undefined): unknown {
-  if (!args) return {};
-  try {
-    return JSON.parse(args);
-  } catch {
-    return {};
-  }
 }
 
 /** `model`: the name the client asked for, which Anthropic answers echo. */

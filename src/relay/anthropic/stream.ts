@@ -1,26 +1,12 @@
 // OpenAI chat completion chunks -> Anthropic stream events, fed one chunk at a time: each chunk's
 // events are returned at once for the caller to write, nothing is held back but the stop reason and
 // usage, which OpenAI sends last and Anthropic reports in message_delta.
-import { anthropicUsage, stopReason, type OpenAIUsage } from './response.js';
+import type { ChatChunk, OpenAIUsage } from '../chat-completion.js';
+import { anthropicUsage, stopReason } from './response.js';
 
 export interface AnthropicEvent {
   event: string;
   data: Record<string, unknown>;
-}
-
-interface ChunkToolCall {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-
-export interface ChatChunk {
-  choices?: Array<{
-    delta?: { content?: string | null; refusal?: string | null; tool_calls?: ChunkToolCall[] };
-    finish_reason?: string | null;
-    stop_reason?: string | number | null;
-  }>;
-  usage?: OpenAIUsage | null;
 }
 
 /** One server-sent event as Anthropic writes it. */

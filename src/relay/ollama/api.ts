@@ -2,18 +2,26 @@
 // Ollama connection). It lives under a secret path, because Ollama clients cannot send a token:
 // the path is the credential, compared in constant time. Chat and generate become chat completions.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import { BodyTooLarge, readBody } from '../json-body.js';
+import type { ChatChunk, ChatCompletion, OpenAIUsage } from '../chat-completion.js';
+import type { Exchange } from '../exchange.js';
 import { filterModelList, resolveModel, type ModelPolicy } from '../models.js';
-import { rateLimitMessage } from '../access/rate-limit-response.js';
 import { sendJson, type ApiErrors } from '../openai-error.js';
-import { OutboundProxyFailure } from '../outbound-proxy.js';
 import { pathOnly } from '../paths.js';
-import { clientCloseSignal, type Exchange } from '../exchange.js';
-import { upstreamErrorMessage, type UpstreamCaller } from '../upstream-call.js';
-import { sseEvents } from '../sse.js';
+import {
+  ApiFailure,
+  answerTranslated,
+  getUpstream,
+  postUpstream,
+  readJsonObject,
+  sendAnswer,
+  startStream,
+  translatedErrors,
+  upstreamEvents,
+  upstreamJson,
+  writePiece,
+  type UpstreamCaller,
+} from '../upstream-call.js';
 import {
   chatRequest,
   doneReason,
@@ -27,9 +35,9 @@ import {
   toolCallsFromOpenAI,
   type OllamaChatRequest,
   type OllamaEmbedRequest,
-  type OpenAIEmbeddings,
   type OllamaGenerateRequest,
-  type OpenAIUsage,
+  type OllamaToolCall,
+  type OpenAIEmbeddings,
 } from './translate.js';
 
 /** What /api/version reports: recent enough for clients that check (Copilot wants >= 0.6.4). */
@@ -43,27 +51,14 @@ export interface OllamaApi {
   handle(req: IncomingMessage, res: ServerResponse, rest: string, exchange: Exchange): Promise<void>;
 }
 
-class OllamaFailure extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-function sendOllamaError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    // Mid-stream, as Ollama itself does: a last NDJSON line with the error, then the end.
-    if (!res.writableEnded) res.end(`${JSON.stringify({ error: message })}\n`);
-    return;
-  }
-  sendJson(res, status, { error: message }, headers);
+function sendOllamaError(res: ServerResponse, failure: ApiFailure): void {
+  if (!res.headersSent) sendJson(res, failure.status, { error: failure.message }, failure.headers);
+  // Mid-stream, as Ollama itself does: a last NDJSON line with the error, then the end.
+  else if (!res.writableEnded) res.end(`${JSON.stringify({ error: failure.message })}\n`);
 }
 
 /** The relay's own refusals in Ollama's shape, {"error": "..."}: the Ollama route's errors (routes.ts). */
-export const ollamaErrors: ApiErrors = {
-  unauthorized: (res, message) => sendOllamaError(res, 401, message),
-  rateLimited: (res, refused, who, limit) => sendOllamaError(res, 429, rateLimitMessage(refused, who, limit), { 'retry-after': String(refused.retryAfterSec) }),
-  failed: (res) => sendOllamaError(res, 500, 'the relay failed unexpectedly'),
-};
+export const ollamaErrors: ApiErrors = translatedErrors(sendOllamaError);
 
 /** What the log shows for a path that holds the secret elsewhere than at its start. */
 export const HIDDEN_PATH = '<path holding the Ollama secret>';
@@ -84,15 +79,8 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-interface ChatCompletion {
-  choices?: Array<{ message?: { content?: string | null; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> }; finish_reason?: string | null }>;
-  usage?: OpenAIUsage;
-}
-
-interface ChatChunk {
-  choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<{ index?: number; function?: { name?: string; arguments?: string } }> }; finish_reason?: string | null }>;
-  usage?: OpenAIUsage | null;
-}
+/** Chat and generate differ only in where the answer goes: (content, tool calls) -> Ollama's fields. */
+type Wrap = (content: string, toolCalls?: OllamaToolCall[]) => Record<string, unknown>;
 
 export function createOllamaApi(secretPath: string, caller: UpstreamCaller, models: ModelPolicy | undefined): OllamaApi {
   const secretDigest = digest(secretPath);
@@ -100,78 +88,35 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
 
   const upstreamModel = (requested: unknown): { name: string; target: string } => {
     const name = modelName(typeof requested === 'string' ? requested : '');
-    if (!name) throw new OllamaFailure(400, 'model is required');
+    if (!name) throw new ApiFailure(400, 'model is required');
     const target = models ? resolveModel(models, name) : name;
-    if (target === undefined) throw new OllamaFailure(404, `model "${name}" not found, try pulling it first`);
+    if (target === undefined) throw new ApiFailure(404, `model "${name}" not found, try pulling it first`);
     return { name, target };
   };
 
-  const readJson = async (req: IncomingMessage): Promise<Record<string, unknown>> => {
-    try {
-      const parsed = JSON.parse((await readBody(req)).toString('utf8') || '{}') as unknown;
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-    } catch (error) {
-      if (error instanceof BodyTooLarge) throw new OllamaFailure(413, 'request body too large');
-    }
-    throw new OllamaFailure(400, 'invalid JSON in request body');
-  };
-
-  /** Calls the upstream (chat completions unless `path` says otherwise); a non-2xx answer becomes an Ollama error with the upstream's status and message. */
-  const complete = async (body: Record<string, unknown>, exchange: Exchange, signal: AbortSignal, path = '/v1/chat/completions'): Promise<Dispatcher.ResponseData> => {
-    const answer = await caller.call('POST', path, body, signal);
-    exchange.requestId = answer.headers['x-request-id'] as string | undefined;
-    if (answer.statusCode >= 300) {
-      const text = await answer.body.text();
-      let message: string | undefined;
-      try {
-        message = upstreamErrorMessage(JSON.parse(text));
-      } catch {
-        message = undefined;
-      }
-      throw new OllamaFailure(answer.statusCode, message ?? `upstream answered ${answer.statusCode}`);
-    }
-    return answer;
-  };
-
-  /**
-   * Runs one chat completion and answers in Ollama's shape, streamed as NDJSON or whole.
-   * `wrap` turns (content, tool calls) into Ollama's message fields for chat or generate.
-   */
-  const converse = async (
-    res: ServerResponse,
-    exchange: Exchange,
-    signal: AbortSignal,
-    name: string,
-    request: Record<string, unknown>,
-    stream: boolean,
-    wrap: (content: string, toolCalls?: ReturnType<typeof toolCallsFromOpenAI>) => Record<string, unknown>,
-  ): Promise<void> => {
+  /** Runs one chat completion and answers in Ollama's shape, streamed as NDJSON or whole. */
+  const converse = async (exchange: Exchange, signal: AbortSignal, name: string, request: Record<string, unknown>, stream: boolean, wrap: Wrap) => {
     const startedAt = performance.now();
-    const answer = await complete(request, exchange, signal);
-    const createdAt = () => new Date().toISOString();
+    const answer = await postUpstream(caller, exchange, '/v1/chat/completions', request, signal);
+    const line = (fields: Record<string, unknown>) => ({ model: name, created_at: new Date().toISOString(), ...fields });
+    const done = (usage: OpenAIUsage | null | undefined, finish: string | null | undefined) => ({
+      done: true,
+      done_reason: doneReason(finish),
+      ...doneStats(usage, performance.now() - startedAt),
+    });
     if (!stream) {
-      const completion = (await answer.body.json()) as ChatCompletion;
+      const completion = (await upstreamJson(answer, exchange)) as ChatCompletion;
       const choice = completion.choices?.[0];
-      sendJson(res, 200, {
-        model: name,
-        created_at: createdAt(),
-        ...wrap(choice?.message?.content ?? '', toolCallsFromOpenAI(choice?.message?.tool_calls)),
-        done: true,
-        done_reason: doneReason(choice?.finish_reason),
-        ...doneStats(completion.usage, performance.now() - startedAt),
-      });
+      const message = wrap(choice?.message?.content ?? '', toolCallsFromOpenAI(choice?.message?.tool_calls));
+      sendAnswer(exchange, line({ ...message, ...done(completion.usage, choice?.finish_reason) }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-accel-buffering': 'no', 'cache-control': 'no-cache' });
-    res.flushHeaders();
-    const write = async (line: Record<string, unknown>) => {
-      if (!res.write(`${JSON.stringify({ model: name, created_at: createdAt(), ...line })}\n`)) await once(res, 'drain', { signal });
-    };
+    startStream(exchange, 'application/x-ndjson');
+    const write = (fields: Record<string, unknown>) => writePiece(exchange, `${JSON.stringify(line(fields))}\n`, signal);
     const calls: Array<{ name: string; arguments: string }> = [];
     let finish: string | null | undefined;
-    let usage: OpenAIUsage | undefined;
-    for await (const event of sseEvents(answer.body) as AsyncGenerator<ChatChunk>) {
-      exchange.ttfbMs ??= performance.now() - startedAt;
+    let usage: OpenAIUsage | null | undefined;
+    for await (const event of upstreamEvents(answer, exchange) as AsyncGenerator<ChatChunk>) {
       if (event.usage) usage = event.usage;
       const choice = event.choices?.[0];
       if (!choice) continue;
@@ -187,66 +132,74 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
     // Ollama sends tool calls whole, in one message, not as argument fragments.
     const toolCalls = toolCallsFromOpenAI(calls.filter(Boolean).map((call) => ({ function: call })));
     if (toolCalls) await write({ ...wrap('', toolCalls), done: false });
-    res.end(`${JSON.stringify({ model: name, created_at: createdAt(), ...wrap(''), done: true, done_reason: doneReason(finish), ...doneStats(usage, performance.now() - startedAt) })}\n`);
+    await write({ ...wrap(''), ...done(usage, finish) });
+    exchange.res.end();
   };
 
-  const routes = async (req: IncomingMessage, res: ServerResponse, route: string, exchange: Exchange, signal: AbortSignal): Promise<void> => {
-    const method = req.method ?? 'GET';
+  const embed = async (exchange: Exchange, signal: AbortSignal, legacy: boolean) => {
+    const body = (await readJsonObject(exchange)) as OllamaEmbedRequest;
+    const { name, target } = upstreamModel(body.model);
+    // /api/embeddings is the older form: one prompt in, one embedding out.
+    const inputs: unknown[] = legacy ? [body.prompt] : typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input : [];
+    if (!inputs.every((input) => typeof input === 'string')) {
+      throw new ApiFailure(400, legacy ? 'prompt must be a string' : 'input must be a string or a list of strings');
+    }
+    const startedAt = performance.now();
+    let result: OpenAIEmbeddings = {};
+    if (inputs.length > 0) {
+      const answer = await postUpstream(caller, exchange, '/v1/embeddings', embeddingsRequest(inputs as string[], target, body.dimensions), signal);
+      result = (await upstreamJson(answer, exchange)) as OpenAIEmbeddings;
+    }
+    const embeddings = embeddingsFromOpenAI(result);
+    if (legacy) sendAnswer(exchange, { embedding: embeddings[0] ?? [] });
+    else {
+      const total = Math.round((performance.now() - startedAt) * 1e6);
+      sendAnswer(exchange, { model: name, embeddings, total_duration: total, load_duration: 0, prompt_eval_count: result.usage?.prompt_tokens ?? 0 });
+    }
+  };
+
+  const routes = async (exchange: Exchange, route: string, signal: AbortSignal): Promise<void> => {
+    const method = exchange.req.method ?? 'GET';
     const get = method === 'GET' || method === 'HEAD';
     if (route !== '' && !route.startsWith('/')) {
-      throw new OllamaFailure(404, 'not found');
+      throw new ApiFailure(404, 'not found');
     } else if (get && (route === '' || route === '/')) {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('Ollama is running');
+      exchange.res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      exchange.res.end('Ollama is running');
     } else if (get && route === '/api/version') {
-      sendJson(res, 200, { version: OLLAMA_VERSION });
+      sendAnswer(exchange, { version: OLLAMA_VERSION });
     } else if (get && route === '/api/ps') {
-      sendJson(res, 200, { models: [] });
+      sendAnswer(exchange, { models: [] });
     } else if (get && route === '/api/tags') {
-      const { status, headers, json } = await caller.json('/v1/models', signal);
-      exchange.requestId = headers['x-request-id'] as string | undefined;
-      if (status !== 200) throw new OllamaFailure(status, upstreamErrorMessage(json) ?? `upstream answered ${status}`);
-      const listed = (json as { data?: Array<{ id: string }> }).data ?? [];
-      sendJson(res, 200, { models: (models ? filterModelList(models, listed) : listed).map(tagFromModel) });
+      const listed = ((await getUpstream(caller, exchange, '/v1/models', signal)) as { data?: Array<{ id: string }> }).data ?? [];
+      sendAnswer(exchange, { models: (models ? filterModelList(models, listed) : listed).map(tagFromModel) });
     } else if (method === 'POST' && route === '/api/show') {
-      const body = await readJson(req);
+      const body = await readJsonObject(exchange);
       const { name, target } = upstreamModel(body.model ?? body.name);
-      const { status, json } = await caller.json(`/v1/models/${encodeURIComponent(target)}`, signal);
-      if (status === 404) throw new OllamaFailure(404, `model "${name}" not found`);
-      if (status !== 200) throw new OllamaFailure(status, upstreamErrorMessage(json) ?? `upstream answered ${status}`);
-      sendJson(res, 200, showFromModel(name, json as { id: string }));
+      const model = await getUpstream(caller, exchange, `/v1/models/${encodeURIComponent(target)}`, signal).catch((error: unknown) => {
+        throw error instanceof ApiFailure && error.status === 404 ? new ApiFailure(404, `model "${name}" not found`) : error;
+      });
+      sendAnswer(exchange, showFromModel(name, model as { id: string }));
     } else if (method === 'POST' && route === '/api/chat') {
-      const body = (await readJson(req)) as OllamaChatRequest;
+      const body = (await readJsonObject(exchange)) as OllamaChatRequest;
       const { name, target } = upstreamModel(body.model);
       // Ollama streams unless told not to.
       const stream = body.stream !== false;
-      await converse(res, exchange, signal, name, chatRequest(body, target, stream), stream, (content, toolCalls) => ({
+      await converse(exchange, signal, name, chatRequest(body, target, stream), stream, (content, toolCalls) => ({
         message: { role: 'assistant', content, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
       }));
     } else if (method === 'POST' && route === '/api/generate') {
-      const body = (await readJson(req)) as OllamaGenerateRequest;
+      const body = (await readJsonObject(exchange)) as OllamaGenerateRequest;
       const { name, target } = upstreamModel(body.model);
       const stream = body.stream !== false;
-      if (!body.prompt && !body.images?.length) {
-        // An empty prompt is how Ollama clients ask for a model to be loaded.
-        sendJson(res, 200, { model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'load' });
-        return;
-      }
-      await converse(res, exchange, signal, name, generateRequest(body, target, stream), stream, (content) => ({ response: content }));
+      // An empty prompt is how Ollama clients ask for a model to be loaded.
+      const load = !body.prompt && !body.images?.length;
+      if (load) sendAnswer(exchange, { model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'load' });
+      else await converse(exchange, signal, name, generateRequest(body, target, stream), stream, (content) => ({ response: content }));
     } else if (method === 'POST' && (route === '/api/embed' || route === '/api/embeddings')) {
-      const body = (await readJson(req)) as OllamaEmbedRequest;
-      const { name, target } = upstreamModel(body.model);
-      // /api/embeddings is the older form: one prompt in, one embedding out.
-      const legacy = route === '/api/embeddings';
-      const inputs: unknown[] = legacy ? [body.prompt] : typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input : [];
-      if (!inputs.every((input) => typeof input === 'string')) throw new OllamaFailure(400, legacy ? 'prompt must be a string' : 'input must be a string or a list of strings');
-      const startedAt = performance.now();
-      const result = inputs.length === 0 ? {} : ((await (await complete(embeddingsRequest(inputs as string[], target, body.dimensions), exchange, signal, '/v1/embeddings')).body.json()) as OpenAIEmbeddings);
-      const embeddings = embeddingsFromOpenAI(result);
-      if (legacy) sendJson(res, 200, { embedding: embeddings[0] ?? [] });
-      else sendJson(res, 200, { model: name, embeddings, total_duration: Math.round((performance.now() - startedAt) * 1e6), load_duration: 0, prompt_eval_count: result.usage?.prompt_tokens ?? 0 });
+      await embed(exchange, signal, route === '/api/embeddings');
     } else {
-      throw new OllamaFailure(404, `${method} ${route.slice(0, 100)} is not part of the Ollama API this relay emulates`);
+      throw new ApiFailure(404, `${method} ${route.slice(0, 100)} is not part of the Ollama API this relay emulates`);
     }
   };
 
@@ -261,26 +214,10 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
       if (holdsSecret(path, secret)) return HIDDEN_PATH;
       return rest === undefined ? path : `/<ollama>${path}`;
     },
-    async handle(req, res, rest, exchange) {
-      const signal = clientCloseSignal(exchange);
-      try {
-        // "/api/tags/" is "/api/tags", as in Ollama.
-        await routes(req, res, pathOnly(rest).replace(/(.)\/+$/, '$1'), exchange, signal);
-      } catch (error) {
-        if (signal.aborted) return;
-        if (error instanceof OllamaFailure) {
-          sendOllamaError(res, error.status, error.message);
-          return;
-        }
-        if (error instanceof OutboundProxyFailure) {
-          exchange.outcome = 'upstream_error';
-          sendOllamaError(res, 502, error.message);
-          return;
-        }
-        const code = (error as { code?: string }).code ?? '';
-        exchange.outcome = /TIMEOUT/.test(code) ? 'upstream_timeout' : 'upstream_error';
-        sendOllamaError(res, exchange.outcome === 'upstream_timeout' ? 504 : 502, 'the relay could not get an answer from the upstream API');
-      }
+    handle(_req, _res, rest, exchange) {
+      // "/api/tags/" is "/api/tags", as in Ollama.
+      const route = pathOnly(rest).replace(/(.)\/+$/, '$1');
+      return answerTranslated(exchange, sendOllamaError, (signal) => routes(exchange, route, signal));
     },
   };
 }

@@ -1,6 +1,7 @@
 // Ollama's API shapes <-> OpenAI chat completions, as pure functions. Only what Ollama clients
 // (the ollama npm client, Copilot's Ollama provider, Open WebUI) send and read is mapped.
 import { createHash } from 'node:crypto';
+import { toolInput, type OpenAIToolCall, type OpenAIUsage } from '../chat-completion.js';
 
 export interface OllamaToolCall {
   function: { name: string; arguments: Record<string, unknown> };
@@ -56,12 +57,6 @@ export interface OpenAIEmbeddings {
   usage?: { prompt_tokens?: number };
 }
 
-interface OpenAIToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
-
 type OpenAIContent = string | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }>;
 
 interface OpenAIMessage {
@@ -69,11 +64,6 @@ interface OpenAIMessage {
   content: OpenAIContent | null;
   tool_calls?: OpenAIToolCall[];
   tool_call_id?: string;
-}
-
-export interface OpenAIUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
 }
 
 /** Ollama sends images as bare base64; OpenAI wants a data URL with the right type. */
@@ -159,15 +149,7 @@ export function embeddingsFromOpenAI(result: OpenAIEmbeddings): number[][] {
 
 export function toolCallsFromOpenAI(calls: Array<{ function?: { name?: string; arguments?: string } }> | undefined): OllamaToolCall[] | undefined {
   if (!calls?.length) return undefined;
-  return calls.map((call) => {
-    let args: Record<string, unknown> = {};
-    try {
-      args = JSON.parse(call.function?.arguments || '{}') as Record<string, unknown>;
-    } catch {
-      args = {};
-    }
-    return { function: { name: call.function?.name ?? '', arguments: args } };
-  });
+  return calls.map((call) => ({ function: { name: call.function?.name ?? '', arguments: toolInput(call.function?.arguments) as Record<string, unknown> } }));
 }
 
 /** OpenAI's finish_reason in Ollama's words (tool calls end with "stop" there). */
@@ -176,7 +158,7 @@ export function doneReason(finishReason: string | null | undefined): string {
 }
 
 /** The counters Ollama puts on its last message; durations are nanoseconds. */
-export function doneStats(usage: OpenAIUsage | undefined, elapsedMs: number): Record<string, number> {
+export function doneStats(usage: OpenAIUsage | null | undefined, elapsedMs: number): Record<string, number> {
   const ns = Math.round(elapsedMs * 1e6);
   return {
     total_duration: ns,
