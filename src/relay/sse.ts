@@ -36,22 +36,17 @@ export function sseDataReader(onData: (value: Buffer) => void, maxLine = Number.
   return {
     push(chunk) {
       let from = 0;
-      if (partial !== undefined || skipping) {
-        const nl = chunk.indexOf(NEWLINE);
-        if (nl < 0) return keep(chunk);
-        if (!skipping) line(Buffer.concat([partial!, chunk.subarray(0, nl)]));
+      for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
+        const piece = chunk.subarray(from, nl);
+        if (!skipping) line(partial === undefined ? piece : Buffer.concat([partial, piece]));
         partial = undefined;
         skipping = false;
-        from = nl + 1;
-      }
-      for (let nl = chunk.indexOf(NEWLINE, from); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
-        line(chunk.subarray(from, nl));
         from = nl + 1;
       }
       if (from < chunk.length) keep(chunk.subarray(from));
     },
     end() {
-      if (partial !== undefined && !skipping) line(partial);
+      if (partial !== undefined) line(partial);
       partial = undefined;
     },
   };
