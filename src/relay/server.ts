@@ -171,9 +171,6 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
       resolve();
     });
   });
-  // A second after listening: loading prom-client blocks for tens of milliseconds, which the
-  // first requests after a (re)start should not wait for.
-  setTimeout(() => access.metrics.startProcessMetrics(), 1000).unref();
   const address = server.address() as AddressInfo;
 
   if (access.registry.isOpen() && config.access.mode === 'relay') {

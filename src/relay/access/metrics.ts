@@ -18,8 +18,6 @@ export interface RelayMetrics {
   recordUsage(token: string, observation: UsageObservation): void;
   recordRateLimited(token: string, limit: 'rpm' | 'concurrency'): void;
   recordLimiterError(): void;
-  /** Starts prom-client's process metrics (a second after listening: they add an event-loop monitor); render() starts them too. */
-  startProcessMetrics(): void;
   render(): Promise<string>;
   readonly contentType: string;
 }
@@ -30,7 +28,7 @@ function statusClass(status: number): string {
   return status === 499 ? 'client_closed' : `${Math.floor(status / 100)}xx`;
 }
 
-/** One prom-client registry: the relay's metrics and, once started, the process metrics (CPU, memory, event loop, GC). */
+/** One prom-client registry: the relay's metrics and the process metrics (CPU, memory, event loop, GC). */
 export function createRelayMetrics(options: { processMetrics?: boolean } = {}): RelayMetrics {
   const registry = new Registry();
   const registers = [registry];
@@ -86,12 +84,7 @@ export function createRelayMetrics(options: { processMetrics?: boolean } = {}): 
   });
   const limiterErrors = new Counter({ name: 'relay_limiter_errors_total', help: 'Limiter store (Redis) failures; the request was let through.', registers });
 
-  let processMetricsToStart = options.processMetrics ?? true;
-  const startProcessMetrics = () => {
-    if (!processMetricsToStart) return;
-    processMetricsToStart = false;
-    collectDefaultMetrics({ register: registry, prefix: 'relay_' });
-  };
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'relay_' });
 
   const models = new Set<string>();
   const modelLabel = (model: string | undefined) => {
@@ -134,11 +127,7 @@ export function createRelayMetrics(options: { processMetrics?: boolean } = {}): 
     },
     recordRateLimited: (token, limit) => limited.inc({ token, limit }),
     recordLimiterError: () => limiterErrors.inc(),
-    startProcessMetrics,
-    render() {
-      startProcessMetrics();
-      return registry.metrics();
-    },
+    render: () => registry.metrics(),
   };
 }
 
