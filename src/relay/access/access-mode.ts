@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { bearerToken } from '../auth.js';
-import type { Identity, TokenRegistry } from './token-registry.js';
+import type { TokenRegistry } from './token-registry.js';
 import { PASSTHROUGH_NAME, type TokenLimits } from '../../shared/tokens-file.js';
 
 export type RelayMode = 'relay' | 'passthrough';
@@ -57,29 +57,8 @@ export function decideAccess(request: AccessRequest, context: AccessContext): Ad
   if (identity === undefined) {
     return { ok: false, status: 401, message: 'Missing or invalid relay token: send "Authorization: Bearer <RELAY_TOKEN>".' };
   }
-  return admittedAs(identity, context);
-}
-
-/** One Admitted per token identity and context, made once: a relay token's requests all get the same answer. */
-const admittedByContext = new WeakMap<AccessContext, WeakMap<Identity, Admitted>>();
-
-function admittedAs(identity: Identity, context: AccessContext): Admitted {
-  let byIdentity = admittedByContext.get(context);
-  if (byIdentity === undefined) admittedByContext.set(context, (byIdentity = new WeakMap()));
-  let admitted = byIdentity.get(identity);
-  if (admitted === undefined) {
-    admitted = Object.freeze({
-      ok: true as const,
-      name: identity.name,
-      upstreamAuthorization: undefined,
-      limiterKey: `token:${identity.name}`,
-      limits: identity.limits,
-      who: `token ${identity.name}`,
-      storeUsage: true,
-    });
-    byIdentity.set(identity, admitted);
-  }
-  return admitted;
+  const { name, limits } = identity;
+  return { ok: true, name, upstreamAuthorization: undefined, limiterKey: `token:${name}`, limits, who: `token ${name}`, storeUsage: true };
 }
 
 const PRIVATE_PEER = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd][0-9a-f]{2}:)/i;

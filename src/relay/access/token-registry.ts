@@ -32,14 +32,11 @@ interface Accepted {
   until: number;
 }
 
-/** Authorization headers remembered as accepted; past this the memory starts over. */
-const KNOWN_MAX = 1000;
-
 /** Registered tokens are 64 hex digits (`relay deploy`, `relay token add`: generateRelayToken). */
 const NAMED_TOKEN_LENGTH = 64;
 const HEX_RUN = /[0-9a-fA-F]{64,}/g;
 
-const OPEN: Identity = Object.freeze({ name: DEFAULT_TOKEN_NAME, limits: Object.freeze({}) });
+const DEFAULT: Identity = { name: DEFAULT_TOKEN_NAME, limits: {} };
 
 export interface RegistryOptions {
   /**
@@ -49,43 +46,32 @@ export interface RegistryOptions {
    */
   envToken?: string;
   file?: TokensFile;
-  /** Limits for RELAY_TOKEN ("default"); named tokens carry their own. */
-  defaultLimits?: TokenLimits;
   now?: () => number;
 }
 
 export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistry {
   const now = options.now ?? Date.now;
-  const defaultIdentity: Identity = { name: DEFAULT_TOKEN_NAME, limits: options.defaultLimits ?? {} };
   const envToken = options.envToken;
   let file = options.file;
   // A plain Map on the hex digest: the lookup's timing depends on the SHA-256 of what the client
   // sent, which tells an attacker nothing about any stored token.
   let byHash = new Map<string, Accepted>();
-  // Authorization headers whose token was already found in byHash, by the header's plain value,
-  // so a client's every request neither parses nor hashes it again (~2% of the relay's CPU under
-  // load, and a regex match per request). Only accepted tokens go in, and it is emptied with the
-  // registry; spelling variants of one header ("bearer", spaces) are bounded by KNOWN_MAX.
-  let known = new Map<string, Accepted>();
   // The environment's RELAY_TOKEN is the only token whose value the relay holds.
   const plain = envToken === undefined || envToken === '' ? [] : [envToken];
-  let namedTokens = false;
 
   const rebuild = () => {
     const next = new Map<string, Accepted>();
     for (const entry of file?.tokens ?? []) {
       if (entry.revoked) continue;
-      const identity: Identity = { name: entry.name, limits: limitsOf(entry) };
+      const identity: Identity = { name: entry.name, limits: { rpm: entry.rpm, concurrency: entry.concurrency } };
       const until = entry.expires === undefined ? Infinity : Date.parse(entry.expires);
       next.set(entry.sha256, { identity, until });
       if (entry.previous) next.set(entry.previous.sha256, { identity, until: Math.min(until, Date.parse(entry.previous.until)) });
     }
     // Last: it wins should a named token share its value.
     const fileHasDefault = file?.tokens.some((entry) => entry.name === DEFAULT_TOKEN_NAME) ?? false;
-    if (envToken !== undefined && !fileHasDefault) next.set(sha256Hex(envToken), { identity: defaultIdentity, until: Infinity });
+    if (envToken !== undefined && !fileHasDefault) next.set(sha256Hex(envToken), { identity: DEFAULT, until: Infinity });
     byHash = next;
-    known = new Map();
-    namedTokens = (file?.tokens.length ?? 0) > 0;
   };
   rebuild();
 
@@ -93,18 +79,10 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
   return {
     isOpen,
     identify(authorization) {
-      if (isOpen()) return OPEN;
-      if (authorization === undefined) return undefined;
-      let accepted = known.get(authorization);
-      if (accepted === undefined) {
-        const presented = bearerToken(authorization);
-        if (presented === undefined) return undefined;
-        accepted = byHash.get(sha256Hex(presented));
-        if (accepted === undefined) return undefined;
-        if (known.size >= KNOWN_MAX) known.clear();
-        known.set(authorization, accepted);
-      }
-      return now() < accepted.until ? accepted.identity : undefined;
+      if (isOpen()) return DEFAULT;
+      const presented = bearerToken(authorization);
+      const accepted = presented === undefined ? undefined : byHash.get(sha256Hex(presented));
+      return accepted !== undefined && now() < accepted.until ? accepted.identity : undefined;
     },
     setFile(next) {
       file = next;
@@ -112,7 +90,7 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
     },
     carriesToken(text) {
       for (const token of plain) if (text.includes(token)) return true;
-      if (!namedTokens || text.length < NAMED_TOKEN_LENGTH) return false;
+      if (!file?.tokens.length || text.length < NAMED_TOKEN_LENGTH) return false;
       // Registered tokens are only known by their hash: each 64-hex-digit word is hashed and looked up.
       for (const [run] of text.matchAll(HEX_RUN)) {
         // A longer run could hold a token anywhere inside; not worth a hash per offset.
@@ -128,15 +106,8 @@ export function createTokenRegistry(options: RegistryOptions = {}): TokenRegistr
   };
 }
 
-function limitsOf(entry: TokenLimits): TokenLimits {
-  const limits: TokenLimits = {};
-  if (entry.rpm !== undefined) limits.rpm = entry.rpm;
-  if (entry.concurrency !== undefined) limits.concurrency = entry.concurrency;
-  return Object.freeze(limits);
-}
-
 /** Reads the tokens file; a missing file is an empty one (no named tokens yet). */
-export async function readTokensFile(path: string): Promise<TokensFile> {
+async function readTokensFile(path: string): Promise<TokensFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
