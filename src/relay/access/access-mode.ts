@@ -50,8 +50,9 @@ export function decideAccess(request: AccessRequest, context: AccessContext): Ad
     if (bearerToken(authorization) === undefined) {
       return { ok: false, status: 401, message: 'This relay forwards your own OpenAI key: send "Authorization: Bearer sk-...".' };
     }
-    const address = clientAddress(request.remoteAddress, request.headers);
-    return { ok: true, name: PASSTHROUGH_NAME, upstreamAuthorization: authorization!, limiterKey: `ip:${address}`, limits: context.passthroughLimits, who: 'this address', storeUsage: false };
+    const limiterKey = `ip:${clientAddress(request.remoteAddress, request.headers)}`;
+    const limits = context.passthroughLimits;
+    return { ok: true, name: PASSTHROUGH_NAME, upstreamAuthorization: authorization!, limiterKey, limits, who: 'this address', storeUsage: false };
   }
   const identity = context.registry.identify(authorization);
   if (identity === undefined) {

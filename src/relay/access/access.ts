@@ -20,8 +20,8 @@ export interface Access {
   readonly usage: UsageStore | undefined;
   /** Who the request is, what goes upstream, which limit applies; or why it is refused (401). */
   decide(req: IncomingMessage): Admitted | Rejected;
-  /** Takes a slot for an admitted request; refusals are counted in metrics. A promise only with a shared (Redis) limiter. */
-  acquire(admitted: Admitted): Acquired | Refused | Promise<Acquired | Refused>;
+  /** Takes a slot for an admitted request; refusals are counted in metrics. */
+  acquire(admitted: Admitted): Promise<Acquired | Refused>;
   /** Once per forwarded response, when it has ended: usage to the store (relay mode) and metrics. */
   account(admitted: Admitted, observation: UsageObservation, exchange: { bytesIn: number; failed: boolean }): void;
   /** Re-reads the tokens file (SIGHUP). */
@@ -57,14 +57,11 @@ export async function createAccess(config: AccessConfig, base: { envToken: strin
     metrics,
     usage,
     decide: (req) => decideAccess({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, context),
-    acquire(admitted) {
-      const settle = (answer: Acquired | Refused) => {
-        if (answer.ok) redisDown = false;
-        else metrics.recordRateLimited(admitted.name, answer.limit);
-        return answer;
-      };
-      const answer = limiter.acquire(admitted.limiterKey, admitted.limits);
-      return answer instanceof Promise ? answer.then(settle) : settle(answer);
+    async acquire(admitted) {
+      const answer = await limiter.acquire(admitted.limiterKey, admitted.limits);
+      if (answer.ok) redisDown = false;
+      else metrics.recordRateLimited(admitted.name, answer.limit);
+      return answer;
     },
     account(admitted, observation, exchange) {
       metrics.recordUsage(admitted.name, observation);

@@ -21,6 +21,13 @@ export interface AccessConfig {
 
 export function loadAccessConfig(env: NodeJS.ProcessEnv): AccessConfig {
   const text = (name: string) => env[name]?.trim() || undefined;
+  const limit = (name: string) => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    const n = wholeNumber(value, 1);
+    if (n === undefined) throw new ConfigError(`${name} must be a whole number of at least 1; got "${value}"`);
+    return n;
+  };
   const mode = text('RELAY_MODE') ?? 'relay';
   if (mode !== 'relay' && mode !== 'passthrough') {
     throw new ConfigError(`RELAY_MODE must be "relay" or "passthrough"; got "${mode}"`);
@@ -29,17 +36,12 @@ export function loadAccessConfig(env: NodeJS.ProcessEnv): AccessConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL.', { fix: 'For example REDIS_URL=redis://10.0.0.5:6379/0' });
   }
-  const passthroughLimits: TokenLimits = {};
-  const rpm = limit(text('RELAY_PASSTHROUGH_RPM'), 'RELAY_PASSTHROUGH_RPM');
-  if (rpm !== undefined) passthroughLimits.rpm = rpm;
-  const concurrency = limit(text('RELAY_PASSTHROUGH_CONCURRENCY'), 'RELAY_PASSTHROUGH_CONCURRENCY');
-  if (concurrency !== undefined) passthroughLimits.concurrency = concurrency;
-  return { mode, tokensFile: text('RELAY_TOKENS_FILE'), dataDir: text('RELAY_DATA_DIR'), redisUrl, metricsToken: text('RELAY_METRICS_TOKEN'), passthroughLimits };
-}
-
-function limit(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = wholeNumber(value.trim(), 1);
-  if (n === undefined) throw new ConfigError(`${name} must be a whole number of at least 1; got "${value}"`);
-  return n;
+  return {
+    mode,
+    tokensFile: text('RELAY_TOKENS_FILE'),
+    dataDir: text('RELAY_DATA_DIR'),
+    redisUrl,
+    metricsToken: text('RELAY_METRICS_TOKEN'),
+    passthroughLimits: { rpm: limit('RELAY_PASSTHROUGH_RPM'), concurrency: limit('RELAY_PASSTHROUGH_CONCURRENCY') },
+  };
 }

@@ -8,11 +8,8 @@ export type Acquired = { ok: true; release(): void };
 export type Refused = { ok: false; retryAfterSec: number; limit: 'rpm' | 'concurrency' };
 
 export interface Limiter {
-  /**
-   * `key` names who is limited: `token:<name>` or `ip:<address>` (see access-mode.ts). The memory
-   * limiter answers at once, without a promise per request; a shared store answers later.
-   */
-  acquire(key: string, limits: TokenLimits): Acquired | Refused | Promise<Acquired | Refused>;
+  /** `key` names who is limited: `token:<name>` or `ip:<address>` (see access-mode.ts). */
+  acquire(key: string, limits: TokenLimits): Promise<Acquired | Refused>;
   close(): Promise<void>;
 }
 
@@ -20,7 +17,8 @@ export const WINDOW_MS = 60_000;
 /** A refused concurrent request cannot know when a slot frees up; clients retry after this. */
 export const CONCURRENCY_RETRY_SEC = 1;
 
-const NOTHING_HELD: Acquired = Object.freeze({ ok: true as const, release() {} });
+/** Let through with no slot to give back: no concurrency limit (or, with Redis, no answer from it). */
+export const NOTHING_HELD: Acquired = { ok: true, release() {} };
 
 /** The GCRA step: the caller's new "theoretical arrival time", or how long until one more fits. */
 export function gcra(tat: number | undefined, rpm: number, now: number): { ok: true; tat: number } | { ok: false; retryAfterMs: number } {
@@ -67,16 +65,15 @@ export function createMemoryLimiter(now: () => number = Date.now): MemoryLimiter
     for (const [key, caller] of callers) if (caller.active === 0 && (caller.tat === undefined || caller.tat <= at)) callers.delete(key);
   };
   return {
-    acquire(key, limits) {
+    async acquire(key, limits) {
       if (limits.rpm === undefined && limits.concurrency === undefined) return NOTHING_HELD;
       const at = now();
       sweep(at);
-      let caller = callers.get(key);
-      if (caller === undefined) {
-        caller = { tat: undefined, active: 0 };
-        callers.set(key, caller);
+      const caller = callers.get(key) ?? { tat: undefined, active: 0 };
+      callers.set(key, caller);
+      if (limits.concurrency !== undefined && caller.active >= limits.concurrency) {
+        return { ok: false, retryAfterSec: CONCURRENCY_RETRY_SEC, limit: 'concurrency' };
       }
-      if (limits.concurrency !== undefined && caller.active >= limits.concurrency) return { ok: false, retryAfterSec: CONCURRENCY_RETRY_SEC, limit: 'concurrency' };
       if (limits.rpm !== undefined) {
         const step = gcra(caller.tat, limits.rpm, at);
         if (!step.ok) return { ok: false, retryAfterSec: retryAfterSeconds(step.retryAfterMs), limit: 'rpm' };
@@ -84,8 +81,7 @@ export function createMemoryLimiter(now: () => number = Date.now): MemoryLimiter
       }
       if (limits.concurrency === undefined) return NOTHING_HELD;
       caller.active++;
-      const held = caller;
-      return releaseOnce(() => held.active--);
+      return releaseOnce(() => caller.active--);
     },
     callerCount: () => callers.size,
     async close() {

@@ -4,7 +4,7 @@
 // mid-stream frees its slots within LEASE_MS instead of holding them for ever.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { type Acquired, CONCURRENCY_RETRY_SEC, type Limiter, type Refused, releaseOnce, retryAfterSeconds, WINDOW_MS } from './limiter.js';
+import { CONCURRENCY_RETRY_SEC, type Limiter, NOTHING_HELD, releaseOnce, retryAfterSeconds, WINDOW_MS } from './limiter.js';
 
 export const LEASE_MS = 60_000;
 
@@ -46,7 +46,7 @@ return 1
 `;
 
 interface LimiterRedis extends Redis {
-  relayAcquire(rate: string, leases: string, rpm: number, concurrency: number, id: string, leaseMs: number, windowMs: number): Promise<[number, number?, string?]>;
+  relayAcquire(rate: string, leases: string, rpm: number, conc: number, id: string, leaseMs: number, windowMs: number): Promise<[number, number?, string?]>;
   relayRenew(leases: string, id: string, leaseMs: number): Promise<number>;
 }
 
@@ -69,9 +69,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
     // A limiter that waits on a dead Redis would stall every request: fail fast, retry in the background.
     maxRetriesPerRequest: 1,
     commandTimeout: options.timeoutMs ?? 500,
-    enableOfflineQueue: true,
     connectTimeout: 2_000,
-    lazyConnect: false,
   }) as LimiterRedis;
   redis.on('error', (error: Error) => onError(error));
   redis.defineCommand('relayAcquire', { numberOfKeys: 2, lua: ACQUIRE });
@@ -79,8 +77,8 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
   const renewals = new Set<NodeJS.Timeout>();
 
   return {
-    async acquire(key, limits): Promise<Acquired | Refused> {
-      if (limits.rpm === undefined && limits.concurrency === undefined) return { ok: true, release() {} };
+    async acquire(key, limits) {
+      if (limits.rpm === undefined && limits.concurrency === undefined) return NOTHING_HELD;
       // {key} is a hash tag: both keys land on one Redis Cluster slot, as the script needs.
       const rate = `${prefix}{${key}}:rate`;
       const leases = `${prefix}{${key}}:leases`;
@@ -90,14 +88,14 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
         answer = await redis.relayAcquire(rate, leases, limits.rpm ?? 0, limits.concurrency ?? 0, id, leaseMs, WINDOW_MS);
       } catch (error) {
         onError(error as Error);
-        return { ok: true, release() {} };
+        return NOTHING_HELD;
       }
       if (answer[0] !== 1) {
         return answer[2] === 'rpm'
           ? { ok: false, retryAfterSec: retryAfterSeconds(Number(answer[1])), limit: 'rpm' }
           : { ok: false, retryAfterSec: CONCURRENCY_RETRY_SEC, limit: 'concurrency' };
       }
-      if (limits.concurrency === undefined) return { ok: true, release() {} };
+      if (limits.concurrency === undefined) return NOTHING_HELD;
       const renew = setInterval(() => redis.relayRenew(leases, id, leaseMs).catch(onError), leaseMs / 3);
       renew.unref();
       renewals.add(renew);
