@@ -110,7 +110,9 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
 function parseAnthropic(switchText: string | undefined, modelsText: string | undefined): AnthropicModels | undefined {
   const value = switchText?.trim().toLowerCase() ?? '';
   if (!['', 'on', 'off'].includes(value)) {
-    throw new ConfigError(`RELAY_ANTHROPIC must be on or off; got "${switchText?.slice(0, 20)}"`, { fix: 'Set RELAY_ANTHROPIC=on to serve the Anthropic Messages API (Claude Code), or leave it unset.' });
+    throw new ConfigError(`RELAY_ANTHROPIC must be on or off; got "${switchText?.slice(0, 20)}"`, {
+      fix: 'Set RELAY_ANTHROPIC=on to serve the Anthropic Messages API (Claude Code), or leave it unset.',
+    });
   }
   const models = parseAnthropicModels(modelsText);
   if (value === 'off' || (value === '' && models.families.size === 0)) return undefined;
@@ -119,11 +121,18 @@ function parseAnthropic(switchText: string | undefined, modelsText: string | und
 
 const PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 
+/** Segments of letters, digits and . _ ~ -, none of them `.` or `..`. */
+function isPlainPath(path: string): boolean {
+  return PATH.test(path) && !path.split('/').some((segment) => segment === '.' || segment === '..');
+}
+
 function parsePathPrefix(text: string | undefined): string {
   const prefix = text?.trim().replace(/\/+$/, '') ?? '';
   if (prefix === '') return '';
-  if (!PATH.test(prefix) || prefix.split('/').some((segment) => segment === '.' || segment === '..')) {
-    throw new ConfigError(`RELAY_PATH_PREFIX must be a path such as /openai; got "${text}"`, { fix: 'Use letters, digits and . _ ~ - in segments that start with /.' });
+  if (!isPlainPath(prefix)) {
+    throw new ConfigError(`RELAY_PATH_PREFIX must be a path such as /openai; got "${text}"`, {
+      fix: 'Use letters, digits and . _ ~ - in segments that start with /.',
+    });
   }
   return prefix;
 }
@@ -133,7 +142,7 @@ function parseOllamaPath(text: string | undefined): string | undefined {
   const path = text?.trim().replace(/\/+$/, '');
   if (!path) return undefined;
   const secret = path.split('/').at(-1) ?? '';
-  if (!PATH.test(path) || secret.length < 16 || path.split('/').some((segment) => segment === '.' || segment === '..')) {
+  if (!isPlainPath(path) || secret.length < 16) {
     throw new ConfigError('RELAY_OLLAMA_PATH must be a path ending in a secret of at least 16 characters (letters, digits, . _ ~ -).', {
       fix: 'Generate one: RELAY_OLLAMA_PATH=/$(openssl rand -hex 16)',
     });
@@ -145,7 +154,10 @@ function parseOllamaPath(text: string | undefined): string | undefined {
 function parseHeaderValue(text: string | undefined, name: string, example: string): string | undefined {
   const value = text?.trim();
   if (!value) return undefined;
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${name} must be an id such as ${example}; got "${value.slice(0, 40)}"`, { fix: `Copy the id from platform.openai.com (${example}).` });
+  if (!/^[\x21-\x7e]+$/.test(value))
+    throw new ConfigError(`${name} must be an id such as ${example}; got "${value.slice(0, 40)}"`, {
+      fix: `Copy the id from platform.openai.com (${example}).`,
+    });
   return value;
 }
 

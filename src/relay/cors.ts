@@ -36,7 +36,10 @@ const EXPOSED = [
 const MAX_AGE_S = '7200';
 
 export function parseCorsOrigins(text: string | undefined): CorsPolicy | undefined {
-  const entries = (text ?? '').split(',').map((entry) => entry.trim().replace(/\/+$/, '')).filter(Boolean);
+  const entries = (text ?? '')
+    .split(',')
+    .map((entry) => entry.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
   if (entries.length === 0) return undefined;
   if (entries.includes('*')) return { anyOrigin: true, origins: new Set() };
   const origins = new Set<string>();
@@ -49,7 +52,9 @@ export function parseCorsOrigins(text: string | undefined): CorsPolicy | undefin
     }
     // An Origin header is exactly scheme://host[:port]; anything else would never match.
     if (!url || url.origin !== entry) {
-      throw new ConfigError(`RELAY_CORS_ORIGINS: "${entry}" is not an origin.`, { fix: 'List origins as scheme://host[:port], comma-separated, e.g. https://app.example.com,http://localhost:5173 (or * for any).' });
+      throw new ConfigError(`RELAY_CORS_ORIGINS: "${entry}" is not an origin.`, {
+        fix: 'List origins as scheme://host[:port], comma-separated, e.g. https://app.example.com,http://localhost:5173 (or * for any).',
+      });
     }
     origins.add(url.origin);
   }

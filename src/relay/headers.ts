@@ -58,25 +58,30 @@ export function accountHeaders(credentials: UpstreamCredentials): Record<string,
   return out;
 }
 
-function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
-  const connection = headers.connection;
-  // The usual values name no header: nothing more to leave out.
-  if (!connection || connection === 'keep-alive' || connection === 'close') return undefined;
-  const listed = new Set<string>();
-  for (const name of String(connection).split(',')) listed.add(name.trim().toLowerCase());
-  return listed;
+/** The headers the Connection header names: they describe this connection only. */
+function connectionListed(headers: IncomingHttpHeaders): Set<string> {
+  return new Set(
+    String(headers.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((name) => name.trim()),
+  );
 }
 
 /**
  * `clientAuthorization`: the client's own key (passthrough mode), which goes upstream with the
  * client's organization and project headers; without it the server key goes with the server's.
  */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, credentials: UpstreamCredentials, clientAuthorization?: string): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  headers: IncomingHttpHeaders,
+  credentials: UpstreamCredentials,
+  clientAuthorization?: string,
+): Record<string, string | string[]> {
   const listed = connectionListed(headers);
   const serverKey = clientAuthorization === undefined;
   const out: Record<string, string | string[]> = serverKey ? accountHeaders(credentials) : {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || NOT_FORWARDED_UPSTREAM.has(name) || CREDENTIALS.has(name) || name.startsWith('x-forwarded-') || listed?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || NOT_FORWARDED_UPSTREAM.has(name) || CREDENTIALS.has(name) || name.startsWith('x-forwarded-') || listed.has(name)) continue;
     if (serverKey && ACCOUNT.has(name)) continue;
     const value = headers[name];
     if (value === undefined || credentials.carriesToken(Array.isArray(value) ? value.join('\n') : value)) continue;
@@ -95,7 +100,7 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHtt
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     // The relay's own CORS policy (RELAY_CORS_ORIGINS) decides which pages may read an answer, not the upstream's.
-    if (HOP_BY_HOP.has(name) || NOT_FORWARDED_DOWNSTREAM.has(name) || listed?.has(name) || name.startsWith('access-control-')) continue;
+    if (HOP_BY_HOP.has(name) || NOT_FORWARDED_DOWNSTREAM.has(name) || listed.has(name) || name.startsWith('access-control-')) continue;
     out[name] = headers[name];
   }
   if (isEventStream(headers['content-type'])) {

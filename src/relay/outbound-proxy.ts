@@ -74,7 +74,11 @@ class TunnelTimeoutHandler extends DecoratorHandler {
   onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
     const timedOut = (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
     // DecoratorHandler's types leave out the methods it forwards.
-    (DecoratorHandler.prototype as Dispatcher.DispatchHandler).onResponseError!.call(this, controller, timedOut ? new ProxyTunnelTimeout(this.timeoutMs) : error);
+    (DecoratorHandler.prototype as Dispatcher.DispatchHandler).onResponseError!.call(
+      this,
+      controller,
+      timedOut ? new ProxyTunnelTimeout(this.timeoutMs) : error,
+    );
   }
 }
 
@@ -98,7 +102,10 @@ export function describeProxyFailure(proxy: OutboundProxy, error: Error): { mess
   const cause = (error as { cause?: unknown }).cause;
   const timeout = error instanceof ProxyTunnelTimeout ? error : cause instanceof ProxyTunnelTimeout ? cause : undefined;
   if (timeout !== undefined) {
-    return { message: `The relay's outbound proxy ${proxy.label} did not answer its CONNECT within ${formatDuration(timeout.timeoutMs)}.`, code: 'proxy_timeout' };
+    return {
+      message: `The relay's outbound proxy ${proxy.label} did not answer its CONNECT within ${formatDuration(timeout.timeoutMs)}.`,
+      code: 'proxy_timeout',
+    };
   }
   const refused = TUNNEL_REFUSED.exec(error.message)?.[1] ?? TUNNEL_REFUSED.exec(String((error as { cause?: Error }).cause?.message))?.[1];
   if (refused !== undefined) {

@@ -3,11 +3,8 @@
 
 export function isForwardable(target: string): boolean {
   if (!target.startsWith('/v1/')) return false;
-  const queryAt = target.indexOf('?');
-  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  const path = pathOnly(target);
   if (path.includes('\\') || path.includes('#')) return false;
-  // Most paths have no dot and no escape: nothing that could spell a dot segment.
-  if (!path.includes('.') && !path.includes('%')) return true;
   for (const segment of path.split('/')) {
     const decoded = segment.replace(/%2e/gi, '.');
     if (decoded === '.' || decoded === '..') return false;

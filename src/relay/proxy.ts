@@ -15,10 +15,8 @@ import type { Exchange, UpstreamCall } from './exchange.js';
 import { sendError } from './openai-error.js';
 import { describeProxyFailure, proxyTunnelClient, type OutboundProxy } from './outbound-proxy.js';
 
-export interface ForwarderHooks {
-  /** An event stream started; the returned function is called when it ends. */
-  streamOpened?(): () => void;
-}
+/** An event stream started (the gauge of open streams); the returned function is called when it ends. */
+export type StreamOpened = () => () => void;
 
 export interface Forwarder {
   /**
@@ -113,7 +111,6 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
   /** The exchange is over: answered, failed, or abandoned by the client. */
   over = false;
   private controller: Dispatcher.DispatchController | undefined;
-  private answered = false;
   /**
    * An event stream's body pieces of one upstream read, written to the client as one piece once
    * the read is parsed. Node sends a turn's writes in one syscall anyway; one write instead of one
@@ -129,7 +126,7 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
 
   constructor(
     readonly exchange: Exchange,
-    private readonly hooks: ForwarderHooks,
+    private readonly streamOpened: StreamOpened,
     private readonly proxy: OutboundProxy | undefined,
   ) {
     const res = (this.res = exchange.res);
@@ -176,7 +173,6 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    this.answered = true;
     const exchange = this.exchange;
     exchange.requestId = headers['x-request-id'] as string | undefined;
     this.res.writeHead(statusCode, clientResponseHeaders(headers));
@@ -184,11 +180,9 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
     exchange.usage = createUsageTap({ contentType, contentEncoding: headers['content-encoding'] as string | undefined, status: statusCode });
     this.eventStream = isEventStream(contentType);
     if (this.eventStream) {
-      // SSE clients should see the headers before a slow first event, but when that event came in
-      // the same read it carries them: one write, not two (a separate header write cost ~7% of the
-      // relay's CPU on short streams).
-      setImmediate(flushQuietHeaders, this.res, exchange);
-      this.streamClosed = this.hooks.streamOpened?.();
+      // SSE clients should see the headers before a slow first event.
+      this.res.flushHeaders();
+      this.streamClosed = this.streamOpened();
     }
   }
 
@@ -213,7 +207,7 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.over) return;
-    if (!this.answered) {
+    if (!this.res.headersSent) {
       sendUpstreamFailure(this.res, this.exchange, error, this.proxy);
     } else {
       // Too late for a status: cut the response so the client sees it failed, not a short body.
@@ -228,11 +222,7 @@ function releaseHeld(forwarded: Forwarded): void {
   forwarded.release();
 }
 
-function flushQuietHeaders(res: ServerResponse, exchange: Exchange): void {
-  if (exchange.bytesOut === 0 && !res.writableEnded && !res.destroyed) res.flushHeaders();
-}
-
-export function createForwarder(upstream: Upstream, credentials: UpstreamCredentials, dispatcher: Dispatcher, hooks: ForwarderHooks = {}): Forwarder {
+export function createForwarder(upstream: Upstream, credentials: UpstreamCredentials, dispatcher: Dispatcher, streamOpened: StreamOpened): Forwarder {
   const dispatchUpstream = (forwarded: Forwarded, payload: Buffer | IncomingMessage | null) => {
     if (forwarded.over) return;
     const req = forwarded.exchange.req;
@@ -245,7 +235,7 @@ export function createForwarder(upstream: Upstream, credentials: UpstreamCredent
   };
   return {
     forward(exchange, body) {
-      const forwarded = new Forwarded(exchange, hooks, upstream.proxy);
+      const forwarded = new Forwarded(exchange, streamOpened, upstream.proxy);
       const req = exchange.req;
       if (body !== undefined) dispatchUpstream(forwarded, body);
       else if (hasSmallBody(req)) readSmallBody(req, (whole) => dispatchUpstream(forwarded, whole));

@@ -44,7 +44,7 @@ function listenError(error: unknown, config: RelayConfig): unknown {
     case 'EACCES':
       return new RelayError(`not allowed to listen on ${where}`, { fix: 'use a port above 1023 (--port, or PORT in the environment), or run as root' });
     case 'EADDRNOTAVAIL':
-      return new RelayError(`${config.host} is not an address of this machine`, { fix: 'pass --host 127.0.0.1, or one of this machine\'s addresses' });
+      return new RelayError(`${config.host} is not an address of this machine`, { fix: "pass --host 127.0.0.1, or one of this machine's addresses" });
   }
   return error;
 }

@@ -45,7 +45,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     carriesToken: (value) => access.registry.carriesToken(value),
   };
   const agent = createUpstreamAgent(config.timeouts, config.upstream.proxy);
-  const forwarder = createForwarder(config.upstream, credentials, agent, { streamOpened: () => access.metrics.streamOpened() });
+  const forwarder = createForwarder(config.upstream, credentials, agent, () => access.metrics.streamOpened());
   const caller = createUpstreamCaller(config.upstream, credentials, agent);
   const ollama = config.ollamaPath === undefined ? undefined : createOllamaApi(config.ollamaPath, caller, config.models);
   const routes = relayRoutes({

@@ -4,13 +4,6 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { proxyTunnelClient, type OutboundProxy } from './outbound-proxy.js';
 
-/** The proxy answered the CONNECT with something else than 200. */
-export class TunnelRefusedError extends Error {
-  constructor(readonly status: number) {
-    super(`Proxy response (${status}) !== 200 when HTTP Tunneling`);
-  }
-}
-
 function whenReady(socket: Socket, event: 'connect' | 'secureConnect'): Promise<Socket> {
   return new Promise((resolve, reject) => {
     socket.once(event, () => {
@@ -29,7 +22,8 @@ async function tunnel(proxy: OutboundProxy, hostPort: string, connectMs: number,
     const { socket, statusCode } = await client.connect({ origin: proxy.url.origin, path: hostPort, headers, signal });
     if (statusCode !== 200) {
       socket.destroy();
-      throw new TunnelRefusedError(statusCode);
+      // Worded as undici's own refusal, which describeProxyFailure reads.
+      throw new Error(`Proxy response (${statusCode}) !== 200 when HTTP Tunneling`);
     }
     return socket as Socket;
   } finally {
