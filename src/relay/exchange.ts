@@ -59,8 +59,6 @@ export class Exchange {
   admitted: Admitted | undefined = undefined;
   /** The limiter slot this exchange holds until it is finished. */
   held: Acquired | undefined = undefined;
-  /** The client's own Authorization, sent upstream in passthrough mode; the server key when unset. */
-  upstreamAuthorization: string | undefined = undefined;
   /** Watches the answer for token usage as it streams past (set once the upstream's headers arrive). */
   usage: UsageTap | undefined = undefined;
   upstreamCall: UpstreamCall | undefined = undefined;
@@ -73,6 +71,11 @@ export class Exchange {
     readonly res: ServerResponse,
   ) {
     this.url = req.url ?? '';
+  }
+
+  /** The client's own Authorization, sent upstream in passthrough mode; the server key when undefined. */
+  get upstreamAuthorization(): string | undefined {
+    return this.admitted?.upstreamAuthorization;
   }
 
   /** The status the client got; 499 when it went away before any. */

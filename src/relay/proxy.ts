@@ -87,7 +87,7 @@ const CLIENT_CLOSED = new Error('the client closed the connection');
  * headers anyway. Measured on a bare proxy: 8.5k req/s against 6.1k when streamed. Bigger bodies
  * (uploads) stream through, never held.
  */
-export const WHOLE_BODY_MAX = 64 * 1024;
+const WHOLE_BODY_MAX = 64 * 1024;
 
 function hasSmallBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return false;

@@ -65,13 +65,6 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   let inFlight = 0;
   let stopping = false;
   let drained: (() => void) | undefined;
-  const finished = () => {
-    inFlight--;
-    if (stopping) {
-      server.closeIdleConnections();
-      if (inFlight === 0) drained?.();
-    }
-  };
   const realtime = createRealtimeProxy({
     upstream: config.upstream,
     credentials,
@@ -87,7 +80,11 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   const closed = (exchange: Exchange | RealtimeSession) => {
     exchange.upstreamCall?.clientClosed();
     finishExchange(exchange, books);
-    finished();
+    inFlight--;
+    if (stopping) {
+      server.closeIdleConnections();
+      if (inFlight === 0) drained?.();
+    }
   };
   const failed = (exchange: Exchange, route: Route, error: unknown) => {
     logger.error('unexpected relay failure', { route: route.name, error: String(error) });
@@ -113,7 +110,6 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     const decision = access.decide(exchange.req);
     if (!decision.ok) return route.errors.unauthorized(exchange.res, decision.message);
     exchange.admitted = decision;
-    exchange.upstreamAuthorization = decision.upstreamAuthorization;
     const slot = access.acquire(decision);
     if (!(slot instanceof Promise)) return proceed(exchange, route, slot);
     slot.then(
