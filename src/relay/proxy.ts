@@ -131,7 +131,7 @@ class Forwarded implements Dispatcher.DispatchHandler, UpstreamCall {
   ) {
     const res = (this.res = exchange.res);
     exchange.upstreamCall = this;
-    // Gone while the relay was still deciding (a shared limiter answers later): nothing to send.
+    // Gone while the limiter was deciding: nothing to send.
     if (res.destroyed) this.over = true;
   }
 

@@ -100,7 +100,7 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
   const proceed = (exchange: Exchange, route: Route, slot: Acquired | Refused) => {
     const admitted = exchange.admitted!;
     if (!slot.ok) return route.errors.rateLimited(exchange.res, slot, admitted.who, admitted.limits[slot.limit]);
-    // A shared limiter answered after the client left and the exchange was finished: nothing holds the slot.
+    // The limiter answered after the client left and the exchange was finished: nothing holds the slot.
     if (exchange.finished) return slot.release();
     exchange.held = slot;
     run(exchange, route);
@@ -110,10 +110,8 @@ export async function startRelayServer(config: RelayConfig, logger: Logger): Pro
     const decision = access.decide(exchange.req);
     if (!decision.ok) return route.errors.unauthorized(exchange.res, decision.message);
     exchange.admitted = decision;
-    const slot = access.acquire(decision);
-    if (!(slot instanceof Promise)) return proceed(exchange, route, slot);
-    slot.then(
-      (answer) => proceed(exchange, route, answer),
+    access.acquire(decision).then(
+      (slot) => proceed(exchange, route, slot),
       (error: unknown) => failed(exchange, route, error),
     );
   };
