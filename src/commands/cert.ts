@@ -14,7 +14,7 @@ import { readCaFile } from '../relay-endpoint.js';
 import { hostOutputTo, printSummary, progressEvents } from './output.js';
 import { projectSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir } from './flags.js';
+import { appDirOption, chooseAppDir, domainOption } from './flags.js';
 
 export interface CertOptions {
   domain?: string;
@@ -88,7 +88,7 @@ export function registerCert(program: Command): void {
   const command = program
     .command('cert')
     .description("Get a Let's Encrypt certificate (certbot, HTTP-01 on the relay's own vhost) and serve HTTPS.")
-    .option('--domain <name>', 'the relay\'s domain (default: from relay.json)')
+    .addOption(domainOption('the relay\'s domain (default: from relay.json)'))
     .addOption(appDirOption())
     .option('--renew-dry-run', 'rehearse the renewal (certbot renew --dry-run, with the nginx reload hook) and change nothing')
     .option('--dry-run', 'print the plan and change nothing');

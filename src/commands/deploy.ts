@@ -1,11 +1,10 @@
 // `relay deploy`: the bundled relay built into an image on the host, started behind nginx, verified.
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { readLocalApiKey } from '../deploy-env.js';
 import { ConfigError } from '../shared/errors.js';
 import { parseTarget } from '../host/target.js';
 import type { DefaultTokenChoice } from '../operations/default-token.js';
-import { dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
+import { checkDeployInputs, dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
@@ -16,7 +15,7 @@ import { projectSettings, rememberSettings } from './project-settings.js';
 import { saveToEnvFile } from './env-file.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir } from './flags.js';
+import { appDirOption, chooseAppDir, domainOption } from './flags.js';
 
 interface DeployOptions extends TargetOptions, SettingFlags {
   domain?: string;
@@ -34,7 +33,7 @@ export function registerDeploy(program: Command): void {
   const command = program
     .command('deploy')
     .description('Build and start the relay on the host behind nginx, then verify it with a real request.')
-    .option('--domain <name>', 'nginx server_name (default: the host address)')
+    .addOption(domainOption('nginx server_name (default: the host address)'))
     .addOption(appDirOption())
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
@@ -93,8 +92,9 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
         generate: options.generate,
       };
 
+      // Before connecting, as a dry run would: a bad --set, --unset or --generate touches nothing.
+      await checkDeployInputs(settings);
       if (options.dryRun) {
-        await readLocalApiKey(options.envFile);
         const steps = await dryRunDeployPlan(settings);
         process.stdout.write(`Plan (nothing is changed; the .env values are placeholders):\n\n${describePlan(steps)}`);
         if (options.showFiles) process.stdout.write(`\nFiles:\n\n${describeFiles(steps, { hiddenSettings: [...options.setFromEnv, ...options.generate] })}`);

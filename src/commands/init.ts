@@ -2,16 +2,15 @@
 import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { readLocalApiKey } from '../deploy-env.js';
 import { checkDomainName, checkDomainPointsAtHost, resolveDomain } from '../dns-check.js';
 import { formatDuration } from '../shared/duration.js';
 import { ConfigError, RelayError } from '../shared/errors.js';
 import { parseTarget } from '../host/target.js';
 import { certSteps, type CertSettings } from '../operations/cert.js';
-import { DRY_RUN_SECRETS, dryRunDeployPlan, prepareDeploy, requireRelayAppDir, type DeploySettings } from '../operations/deploy.js';
+import { checkDeployInputs, dryRunDeployPlan, prepareDeploy, requireRelayAppDir, type DeploySettings } from '../operations/deploy.js';
 import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
-import { buildInstallPlan, parseDockerSource, type DockerSource } from '../plan/install-plan.js';
+import { buildInstallPlan, type DockerSource } from '../plan/install-plan.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } from '../relay-endpoint.js';
@@ -21,12 +20,12 @@ import { projectSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { saveToEnvFile } from './env-file.js';
-import { appDirOption, chooseAppDir } from './flags.js';
+import { appDirOption, chooseAppDir, dockerSourceOption, domainOption } from './flags.js';
 
 interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   tls: boolean;
   appDir?: string;
-  dockerSource: string;
+  dockerSource: DockerSource;
   baseImage: string;
   openaiBaseUrl?: string;
   envFile: string;
@@ -41,9 +40,9 @@ export function registerInit(program: Command): void {
   const command = program
     .command('init')
     .description('Everything on a fresh host: install, deploy, HTTPS certificate, and a real streamed request to prove it.')
-    .option('--domain <name>', "the relay's domain; its A record must point at the host")
+    .addOption(domainOption("the relay's domain; its A record must point at the host"))
     .option('--no-tls', 'stay on plain HTTP (IP-only tests); no certificate')
-    .option('--docker-source <source>', "'official' (Docker's apt repository) or 'distro' (the distribution's packages)", 'official')
+    .addOption(dockerSourceOption("'official' (Docker's apt repository) or 'distro' (the distribution's packages)"))
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
     .option('--env-file <path>', 'local file holding OPENAI_API_KEY (only that line is sent); RELAY_TOKEN is saved there too', '.env.local')
@@ -144,7 +143,7 @@ async function checkInputs(options: InitOptions): Promise<InitInputs> {
   const appDir = chooseAppDir(options.appDir, project);
   const domain = options.domain ?? project.domain;
   if (domain !== undefined) checkDomainName(domain);
-  const dockerSource = parseDockerSource(options.dockerSource);
+  const { dockerSource } = options;
   const cert = options.tls ? certSettings(options, domain, appDir, project.email) : undefined;
   const ca = await readCaFile(options.caFile);
   const deploy: Omit<DeploySettings, 'serverName'> = {
@@ -157,8 +156,7 @@ async function checkInputs(options: InitOptions): Promise<InitInputs> {
   };
   const hostText = options.host ?? project.host;
   const targetHost = hostText === undefined ? undefined : parseTarget(hostText).host;
-  // The key's characters, --set, the base URL and image: rendering the plan checks them all.
-  await dryRunDeployPlan({ ...deploy, serverName: domain ?? targetHost ?? 'localhost' }, { ...DRY_RUN_SECRETS, apiKey: await readLocalApiKey(options.envFile) });
+  await checkDeployInputs({ ...deploy, serverName: domain ?? targetHost ?? 'localhost' });
   if (cert && options.preflight) await checkDnsBeforeConnecting(cert, targetHost);
   return { appDir, domain, dockerSource, cert, ca, deploy, targetHost };
 }

@@ -2,14 +2,15 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { runPlan } from '../plan/executor.js';
-import { buildInstallPlan, parseDockerSource } from '../plan/install-plan.js';
+import { buildInstallPlan, type DockerSource } from '../plan/install-plan.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describePlan } from '../plan/render-plan.js';
 import { printSummary, progressEvents, terminalSafe } from './output.js';
 import { addTargetOptions, withHost, type TargetOptions } from './target-options.js';
+import { dockerSourceOption } from './flags.js';
 
 interface InstallOptions extends TargetOptions {
-  dockerSource: string;
+  dockerSource: DockerSource;
   dryRun?: boolean;
 }
 
@@ -17,7 +18,7 @@ export function registerInstall(program: Command): void {
   const command = program
     .command('install')
     .description('Prepare a fresh Ubuntu 22.04/24.04 or Debian 12/13 host: Docker Engine + Compose v2, nginx, certbot.')
-    .option('--docker-source <source>', "where Docker comes from: 'official' (Docker's apt repository) or 'distro' (the distribution's docker.io + compose packages)", 'official')
+    .addOption(dockerSourceOption("where Docker comes from: 'official' (Docker's apt repository) or 'distro' (the distribution's docker.io + compose packages)"))
     .option('--dry-run', 'print the plan (reads /etc/os-release only) and change nothing');
   addTargetOptions(command);
   command
@@ -34,7 +35,7 @@ Examples:
   $ relay install --host myvps --dry-run        # myvps from ~/.ssh/config`,
     )
     .action(async (options: InstallOptions) => {
-      const dockerSource = parseDockerSource(options.dockerSource);
+      const { dockerSource } = options;
       await withHost(options, async (host) => {
         const os = parseOsRelease((await host.run(READ_OS_RELEASE)).stdout);
         const steps = buildInstallPlan({ os, dockerSource });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { logsCommand, type LogsOptions } from '../plan/operate.js';
 import { isDumpLine } from '../shared/dump-line.js';
-import { wholeNumberOption } from './flags.js';
+import { sinceTimeOption, wholeNumberOption } from './flags.js';
 import { hostLinesTo, hostOutputTo } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 
@@ -18,7 +18,7 @@ export function registerLogs(program: Command): void {
     .command('logs')
     .description("Show the relay container's logs (JSON lines, one per request).")
     .option('-f, --follow', 'keep streaming new lines until Ctrl-C')
-    .option('--since <when>', 'only lines newer than this: 10m, 2h, or a time such as 2025-01-31T12:00:00Z')
+    .addOption(sinceTimeOption('only lines newer than this: 10m, 2h, 30d, or a time such as 2025-01-31T12:00:00Z'))
     .addOption(wholeNumberOption('-n, --lines <count>', 'only the last <count> lines (default: all; with -f, the last 20 then new ones)', { min: 0, example: 100 }))
     .option('--dump', 'only the RELAY_DUMP lines (each exchange, redacted); without --dump they are left out');
   addTargetOptions(command);

@@ -2,7 +2,6 @@
 // relay without a restart; the same rotation as `relay token rotate`, checked through nginx after.
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { parseDuration } from '../shared/duration.js';
 import { readEnvFileValue } from '../shared/env-local.js';
 import { currentTls, requireRelayAppDir } from '../operations/deploy.js';
 import { prepareRotation, verifyRotation } from '../operations/rotate-token.js';
@@ -14,10 +13,11 @@ import { terminalMayShowSecret } from './output.js';
 import { rotateNamedToken } from './token.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir } from './flags.js';
+import { appDirOption, chooseAppDir, domainOption, graceOption } from './flags.js';
 
 interface RotateOptions extends TargetOptions {
-  grace: string;
+  /** Milliseconds. */
+  grace: number;
   appDir?: string;
   envFile: string;
   save?: string;
@@ -32,12 +32,12 @@ export function registerRotateToken(program: Command): void {
   const command = program
     .command('rotate-token [name]')
     .description('Replace the relay token (or the named token NAME); the running relay switches without a restart or a dropped request.')
-    .option('--grace <duration>', 'keep accepting the old token this long (e.g. 10m), so clients can switch', '0')
+    .addOption(graceOption('keep accepting the old token this long (e.g. 10m), so clients can switch'))
     .option('--env-file <path>', 'local file the new RELAY_TOKEN is saved to (mode 600; other lines kept); for NAME, given explicitly, it is saved there as RELAY_TOKEN_<NAME>', '.env.local')
     .option('--save <file>', 'save a named token\'s new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)')
     .option('--print', 'print only the new token on stdout (progress goes to stderr), for scripts')
     .option('--dry-run', 'print what would be written and run, change nothing')
-    .option('--domain <name>', 'the relay\'s domain (default: from relay.json)')
+    .addOption(domainOption('the relay\'s domain (default: from relay.json)'))
     .addOption(appDirOption())
     .option('--ca-file <pem>', 'trust this CA when verifying through HTTPS (for private ACME CAs)')
     .option('--quiet-token', 'print only the new token\'s fingerprint');
@@ -72,7 +72,6 @@ Examples:
         await rotateNamedToken(name, { ...options, ...(save === undefined ? {} : { save }) });
         return;
       }
-      const graceMs = parseDuration(options.grace, '--grace');
       const terminal = terminalMayShowSecret(options.quietToken);
       const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, terminal);
       const out = reportStream(destination);
@@ -83,7 +82,7 @@ Examples:
         // It rewrites tokens.json there: the directory must be relay's (a dry run says so too).
         await requireRelayAppDir(host, appDir);
         const localToken = (await readEnvFileValue(options.envFile, 'RELAY_TOKEN'))?.trim() || undefined;
-        const rotation = await prepareRotation(host, appDir, graceMs, Date.now(), localToken);
+        const rotation = await prepareRotation(host, appDir, options.grace, Date.now(), localToken);
         if (options.dryRun) {
           out.write(`Plan (nothing is changed; the new token would be saved to ${options.envFile} as RELAY_TOKEN):\n\n${describePlan(rotation.steps)}`);
           return;

@@ -7,7 +7,7 @@ import { parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { terminalSafe } from './output.js';
-import { appDirOption, chooseAppDir } from './flags.js';
+import { appDirOption, chooseAppDir, domainOption } from './flags.js';
 
 interface StatusOptions extends TargetOptions {
   appDir?: string;
@@ -23,7 +23,7 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('Show the relay on the host: container state and health, image version, nginx, certificate, token fingerprint.')
     .option('--json', 'print one JSON object instead of text')
-    .option('--domain <name>', 'domain whose certificate to report (default: from relay.json)')
+    .addOption(domainOption('domain whose certificate to report (default: from relay.json)'))
     .addOption(appDirOption());
   addTargetOptions(command);
   command

@@ -1,6 +1,5 @@
 // `relay token add|list|revoke|rotate`: named client tokens on the host, live without a restart.
 import type { Command } from 'commander';
-import { parseDuration } from '../shared/duration.js';
 import {
   planTokenAdd,
   planTokenRevoke,
@@ -19,7 +18,7 @@ import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } f
 import { printSummary, printTable, progressEvents, terminalSafe } from './output.js';
 import { projectSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir, wholeNumberOption } from './flags.js';
+import { appDirOption, chooseAppDir, durationOption, graceOption, wholeNumberOption } from './flags.js';
 
 interface TokenOptions extends TargetOptions {
   appDir?: string;
@@ -31,7 +30,8 @@ interface TokenOptions extends TargetOptions {
 }
 
 interface AddFlags extends TokenOptions {
-  expires?: string;
+  /** Milliseconds. */
+  expires?: number;
   rpm?: number;
   concurrency?: number;
 }
@@ -61,7 +61,7 @@ Examples:
     token
       .command('add <name>')
       .description('Create a token; it is shown once (on a terminal) and only its hash is kept on the host.')
-      .option('--expires <duration>', 'stop accepting it after this long, e.g. 30d or 12h (default: never)')
+      .addOption(durationOption('--expires <duration>', 'stop accepting it after this long, e.g. 30d or 12h (default: never)', { example: '30d', positive: true }))
       .addOption(wholeNumberOption('--rpm <n>', 'requests per minute (default: unlimited)', { min: 1, example: 60 }))
       .addOption(wholeNumberOption('--concurrency <n>', 'requests in flight at once (default: unlimited)', { min: 1, example: 4 }))
       .option('--save <file>', 'save the token to this dotenv file as RELAY_TOKEN_<NAME> (mode 600), e.g. for scripts')
@@ -81,7 +81,7 @@ Examples:
     )
     .action(async (name: string, flags: AddFlags) => {
       const options: AddOptions = {};
-      if (flags.expires !== undefined) options.expiresInMs = parseDuration(flags.expires, '--expires');
+      if (flags.expires !== undefined) options.expiresInMs = flags.expires;
       if (flags.rpm !== undefined) options.rpm = flags.rpm;
       if (flags.concurrency !== undefined) options.concurrency = flags.concurrency;
       await applyChange(flags, (appDir, file) => planTokenAdd(appDir, file, name, options, Date.now()), name, 'add');
@@ -100,7 +100,7 @@ Example:
     token
       .command('rotate <name>')
       .description('Give a token a new value; the old one keeps working for --grace.')
-      .option('--grace <duration>', 'keep accepting the old value this long (e.g. 10m)', '0')
+      .addOption(graceOption('keep accepting the old value this long (e.g. 10m)'))
       .option('--save <file>', 'save the new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)')
       .option('--print', 'print only the new value on stdout (progress goes to stderr)'),
   ).addHelpText(
@@ -140,10 +140,9 @@ Examples:
     });
 }
 
-/** `relay token rotate NAME`, "default" (RELAY_TOKEN) included, also reached as `relay rotate-token NAME`. */
-export async function rotateNamedToken(name: string, flags: TokenOptions & { grace: string }): Promise<void> {
-  const graceMs = parseDuration(flags.grace, '--grace');
-  await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, graceMs, Date.now()), name, 'rotate');
+/** `relay token rotate NAME`, "default" (RELAY_TOKEN) included, also reached as `relay rotate-token NAME`; `grace` in ms. */
+export async function rotateNamedToken(name: string, flags: TokenOptions & { grace: number }): Promise<void> {
+  await applyChange(flags, (appDir, file) => planTokenRotate(appDir, file, name, flags.grace, Date.now()), name, 'rotate');
 }
 
 /** `makes`: the change creates a new token value (add, rotate), which must reach the operator. */

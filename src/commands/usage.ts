@@ -1,13 +1,14 @@
 // `relay usage`: requests, tokens, errors and bytes per token and model, from the relay's store.
 import type { Command } from 'commander';
-import { parseDuration } from '../shared/duration.js';
 import { readUsage } from '../operations/tokens.js';
 import type { UsageReport } from '../shared/usage-report.js';
 import { printTable, terminalSafe } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
+import { durationOption } from './flags.js';
 
 interface UsageFlags extends TargetOptions {
-  since: string;
+  /** Milliseconds. */
+  since: number;
   json?: boolean;
 }
 
@@ -15,7 +16,7 @@ export function registerUsage(program: Command): void {
   const command = program
     .command('usage')
     .description('Show usage per token and model: requests, prompt/completion tokens, errors, bytes.')
-    .option('--since <duration>', 'how far back, e.g. 1h, 24h, 30d (counted by the hour)', '24h')
+    .addOption(durationOption('--since <duration>', 'how far back, e.g. 1h, 24h, 30d (counted by the hour)', { example: '24h', positive: true }).default(24 * 3_600_000, '24h'))
     .option('--json', 'print the report as JSON');
   addTargetOptions(command);
   command
@@ -30,8 +31,7 @@ Examples:
   $ relay usage --since 30d --json | jq '.rows[] | select(.token == "ci-bot")'`,
     )
     .action(async (flags: UsageFlags) => {
-      parseDuration(flags.since, '--since');
-      const report = await withHost(flags, (host) => readUsage(host, flags.since));
+      const report = await withHost(flags, (host) => readUsage(host, `${Math.ceil(flags.since / 1_000)}s`));
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else printReport(report);
     });

@@ -93,6 +93,14 @@ export async function dryRunDeployPlan(settings: DeploySettings, placeholders = 
   return buildDeployPlan({ ...planBase(settings), bundle: await readBundle(), envFile, tokensFile: placeholders.tokensFile, token: placeholders.token, templates: loadDeployTemplates() });
 }
 
+/**
+ * Every deploy input checked without the host, by rendering the plan: the key in the env file (its
+ * characters too), --set, --unset, --generate, the base URL and image.
+ */
+export async function checkDeployInputs(settings: DeploySettings): Promise<void> {
+  await dryRunDeployPlan(settings, { ...DRY_RUN_SECRETS, apiKey: await readLocalApiKey(settings.envFile) });
+}
+
 export async function prepareDeploy(host: Host, settings: DeploySettings): Promise<PreparedDeploy> {
   const apiKey = await readLocalApiKey(settings.envFile);
   const bundle = await readBundle();

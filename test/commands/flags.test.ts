@@ -2,7 +2,16 @@
 // in the error + fix shape, before any action runs.
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { appDirOption, chooseAppDir, wholeNumberOption } from '../../src/commands/flags.js';
+import {
+  appDirOption,
+  chooseAppDir,
+  dockerSourceOption,
+  domainOption,
+  durationOption,
+  graceOption,
+  sinceTimeOption,
+  wholeNumberOption,
+} from '../../src/commands/flags.js';
 import { printCommanderError } from '../../src/commands/output.js';
 import { wholeNumber } from '../../src/shared/whole-number.js';
 
@@ -62,6 +71,60 @@ describe('whole-number flags', () => {
     expect(refused).toMatch(/fix\S* {3}pass a value such as --rpm 60\n$/);
     const port = () => wholeNumberOption('-p, --port <port>', 'port', { min: 0, max: 65_535, example: 3001 });
     expect(parse([port()], ['-p', '70000']).stderr).toMatch(/from 0 to 65535\.\n.*such as --port 3001/);
+  });
+});
+
+describe('duration flags', () => {
+  it('parse to milliseconds; --grace is 0 unless given', () => {
+    expect(parse([graceOption('grace')], ['--grace', '15m']).values).toEqual({ grace: 900_000 });
+    expect(parse([graceOption('grace')], []).values).toEqual({ grace: 0 });
+    const expires = () => durationOption('--expires <duration>', 'expires', { example: '30d', positive: true });
+    expect(parse([expires()], ['--expires', '30d']).values).toEqual({ expires: 2_592_000_000 });
+    expect(parse([expires()], ['--expires', '90']).values).toEqual({ expires: 90_000 });
+  });
+
+  it('refuse anything else, and 0 where it means nothing, naming the form and an example', () => {
+    const refused = parse([graceOption('grace')], ['--grace', '5x']).stderr!;
+    expect(refused).toMatch(/error\S* option '--grace <duration>' argument '5x' is invalid\. It must be a duration such as 30s, 10m, 2h or 30d .*\n/);
+    expect(refused).toMatch(/fix\S* {3}pass a value such as --grace 10m\n$/);
+    const expires = () => durationOption('--expires <duration>', 'expires', { example: '30d', positive: true });
+    expect(parse([expires()], ['--expires', '0']).stderr).toMatch(/argument '0' is invalid\. .*longer than 0\.\n.*such as --expires 30d/);
+    expect(parse([expires()], ['--expires', 'yesterday']).stderr).toMatch(/argument 'yesterday' is invalid/);
+  });
+});
+
+describe('--since of relay logs', () => {
+  it('sends a duration to docker in seconds, which it reads (it does not read "30d")', () => {
+    expect(parse([sinceTimeOption('since')], ['--since', '10m']).values).toEqual({ since: '600s' });
+    expect(parse([sinceTimeOption('since')], ['--since', '30d']).values).toEqual({ since: '2592000s' });
+  });
+
+  it('sends a date or time as written', () => {
+    for (const time of ['2025-01-31', '2025-01-31T12:00:00Z', '2025-01-31T12:00', '2025-01-31T12:00:00.5+02:00']) {
+      expect(parse([sinceTimeOption('since')], ['--since', time]).values, time).toEqual({ since: time });
+    }
+  });
+
+  it('refuses what is neither, and days that are not in their month', () => {
+    for (const text of ['3 weeks', 'yesterday', '2025-13-01', '2025-02-30', '2025-01-31T25:00', '31/01/2025', "10m'; reboot"]) {
+      const refused = parse([sinceTimeOption('since')], ['--since', text]).stderr;
+      expect(refused, text).toMatch(/error\S* option '--since <when>' argument .* is invalid\. .*\n\S*fix\S* {3}pass a value such as --since 10m/);
+    }
+  });
+});
+
+describe('--domain and --docker-source', () => {
+  it('take a domain name, and refuse anything else with the fix of the domain check', () => {
+    expect(parse([domainOption('domain')], ['--domain', 'relay.example.com']).values).toEqual({ domain: 'relay.example.com' });
+    const refused = parse([domainOption('domain')], ['--domain', 'relay.example.com;reboot']).stderr;
+    expect(refused).toMatch(/is not a domain name\.\n\S*fix\S* {3}Pass the name whose A record points at the host/);
+  });
+
+  it('take official (the default) or distro', () => {
+    expect(parse([dockerSourceOption('source')], []).values).toEqual({ dockerSource: 'official' });
+    expect(parse([dockerSourceOption('source')], ['--docker-source', 'distro']).values).toEqual({ dockerSource: 'distro' });
+    const refused = parse([dockerSourceOption('source')], ['--docker-source', 'snap']).stderr;
+    expect(refused).toMatch(/It must be one of official, distro\.\n\S*fix\S* {3}pass --docker-source official/);
   });
 });
 
