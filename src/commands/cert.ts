@@ -1,20 +1,16 @@
 // `relay cert`: Let's Encrypt (or any ACME CA) for the relay's domain, then HTTPS in nginx.
-import { isIP } from 'node:net';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { ConfigError } from '../shared/errors.js';
-import { wholeNumber } from '../shared/whole-number.js';
 import { requireRelayAppDir } from '../operations/deploy.js';
 import { checkDomainName } from '../dns-check.js';
 import { certPreflight, certSteps, verifyHttps, type CertSettings } from '../operations/cert.js';
 import { acmeServerFor, renewDryRunCommand, type AcmeAccount } from '../plan/cert-plan.js';
-import { runPlan } from '../plan/executor.js';
-import { describePlan } from '../plan/render-plan.js';
 import { readCaFile } from '../relay-endpoint.js';
-import { hostOutputTo, printSummary, progressEvents } from './output.js';
-import { projectSettings, rememberSettings } from './project-settings.js';
+import { hostOutputTo, printPlan, runWithProgress } from './output.js';
+import { chooseSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir, domainOption } from './flags.js';
+import { appDirOption, domainOption, resolverOption } from './flags.js';
 
 export interface CertOptions {
   domain?: string;
@@ -42,7 +38,7 @@ export function addCertOptions(command: Command): Command {
     .option('--staging', "use Let's Encrypt's staging CA to rehearse (generous rate limits; its certificates are untrusted, so only /health is checked and the token is never sent)")
     .option('--acme-server <url>', 'ACME directory URL of another CA (a private CA, Pebble in tests)')
     .option('--hsts', 'send Strict-Transport-Security (browsers then refuse plain HTTP to this domain for a year)')
-    .option('--resolver <ip[:port]>', 'DNS server for the preflight check (default: this machine\'s resolver)')
+    .addOption(resolverOption('DNS server for the preflight check (default: this machine\'s resolver)'))
     .option('--ca-file <pem>', 'trust this CA when verifying HTTPS from here (for --acme-server CAs)')
     .option('--no-preflight', 'skip the DNS and port-80 checks before asking the CA');
 }
@@ -63,7 +59,6 @@ export function certSettings(options: CertOptions, domain: string | undefined, a
   else if (options.registerUnsafelyWithoutEmail && !options.email) account = { withoutEmail: true };
   else if (options.registerUnsafelyWithoutEmail) throw new ConfigError('--email and --register-unsafely-without-email contradict each other.', { fix: 'Pass one of them.' });
   else throw new ConfigError("Let's Encrypt wants an account email.", { fix: 'Pass --email you@example.com, or --register-unsafely-without-email to go without expiry notices.' });
-  if (options.resolver !== undefined) checkResolver(options.resolver);
   return {
     domain,
     account,
@@ -72,16 +67,6 @@ export function certSettings(options: CertOptions, domain: string | undefined, a
     hsts: options.hsts ?? false,
     ...(options.resolver ? { resolver: options.resolver } : {}),
   };
-}
-
-/** `--resolver ip[:port]`, as Resolver.setServers takes it, refused before the host is touched. */
-function checkResolver(text: string): void {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : isIP(text) === 6 ? [text, undefined] : text.split(':', 2) as [string, string | undefined];
-  const portOk = port === undefined || wholeNumber(port, 1, 65_535) !== undefined;
-  if (isIP(address) === 0 || !portOk) {
-    throw new ConfigError(`--resolver "${text}" is not an IP address (with an optional port).`, { fix: 'Pass a DNS server as ip[:port], e.g. --resolver 1.1.1.1 or --resolver [2606:4700:4700::1111]:53.' });
-  }
 }
 
 export function registerCert(program: Command): void {
@@ -108,9 +93,7 @@ Examples:
   $ relay cert --renew-dry-run`,
     )
     .action(async (options: CertCommandOptions) => {
-      const project = await projectSettings();
-      const appDir = chooseAppDir(options.appDir, project);
-      const domain = options.domain ?? project.domain;
+      const { project, appDir, domain } = await chooseSettings(options);
       if (options.renewDryRun) {
         if (!domain) throw new ConfigError('No domain.', { fix: 'Pass --domain.' });
         await withHost(options, async (host) => {
@@ -126,7 +109,7 @@ Examples:
       }
       const settings = certSettings(options, domain, appDir, project.email);
       if (options.dryRun) {
-        process.stdout.write(`Plan (nothing is changed):\n\n${describePlan(certSteps(settings))}`);
+        printPlan(certSteps(settings));
         return;
       }
       const ca = await readCaFile(options.caFile);
@@ -152,8 +135,7 @@ export async function issueCertificate(
     address = await certPreflight(host, settings);
     process.stdout.write(`${chalk.green('✓')} DNS of ${settings.domain} points here and port 80 answers ${chalk.dim(`${Math.round(performance.now() - started)}ms`)}\n`);
   }
-  const result = await runPlan(host, certSteps(settings), progressEvents());
-  printSummary(result);
+  await runWithProgress(host, certSteps(settings));
   await verifyHttps({ origin: `https://${settings.domain}`, address, ...(options.ca ? { ca: options.ca } : {}), insecure: options.insecure });
   process.stdout.write(`${chalk.green('✓')} https://${settings.domain}/health answers with the new certificate\n`);
 }

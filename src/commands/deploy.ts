@@ -5,17 +5,16 @@ import { ConfigError } from '../shared/errors.js';
 import { parseTarget } from '../host/target.js';
 import type { DefaultTokenChoice } from '../operations/default-token.js';
 import { checkDeployInputs, dryRunDeployPlan, prepareDeploy, type DeploySettings } from '../operations/deploy.js';
-import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
-import { describeFiles, describePlan } from '../plan/render-plan.js';
+import { describeFiles } from '../plan/render-plan.js';
 import { RELAY_VERSION } from '../shared/version.js';
 import { tokenFingerprint } from '../shared/token.js';
-import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret } from './output.js';
-import { projectSettings, rememberSettings } from './project-settings.js';
+import { printPlan, printSecretOnce, runWithProgress, terminalMayShowSecret } from './output.js';
+import { chooseSettings, rememberSettings } from './project-settings.js';
 import { saveToEnvFile } from './env-file.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir, domainOption } from './flags.js';
+import { appDirOption, domainOption } from './flags.js';
 
 interface DeployOptions extends TargetOptions, SettingFlags {
   domain?: string;
@@ -77,9 +76,7 @@ Secrets (RELAY_METRICS_TOKEN, RELAY_OLLAMA_PATH, a REDIS_URL with a password) do
 where ps, shell history and CI logs see them: use --set-from-env KEY or --generate KEY instead.`,
     )
     .action(async (options: DeployOptions) => {
-      const project = await projectSettings();
-      const appDir = chooseAppDir(options.appDir, project);
-      const domain = options.domain ?? project.domain;
+      const { project, appDir, domain } = await chooseSettings(options);
       const settings: DeploySettings = {
         appDir,
         serverName: domain ?? hostAddress(options.host ?? project.host),
@@ -96,7 +93,7 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
       await checkDeployInputs(settings);
       if (options.dryRun) {
         const steps = await dryRunDeployPlan(settings);
-        process.stdout.write(`Plan (nothing is changed; the .env values are placeholders):\n\n${describePlan(steps)}`);
+        printPlan(steps, 'the .env values are placeholders');
         if (options.showFiles) process.stdout.write(`\nFiles:\n\n${describeFiles(steps, { hiddenSettings: [...options.setFromEnv, ...options.generate] })}`);
         return;
       }
@@ -107,8 +104,7 @@ where ps, shell history and CI logs see them: use --set-from-env KEY or --genera
         // Before the host changes: it will hold only the token's hash.
         if (prepared.token.origin !== 'kept') await saveToEnvFile(options.envFile, 'RELAY_TOKEN', prepared.token.token);
         process.stdout.write(`Deploying relay ${RELAY_VERSION} to ${host.label} (${settings.serverName})\n`);
-        const result = await runPlan(host, prepared.steps, progressEvents());
-        printSummary(result);
+        await runWithProgress(host, prepared.steps);
         await rememberSettings({ domain, appDir });
         printToken(prepared.token.origin, prepared.token.token, options.envFile);
         const scheme = prepared.tls ? 'https' : 'http';

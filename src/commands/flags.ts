@@ -1,5 +1,6 @@
 // Every flag whose value needs checking, each kind defined once: a commander Option whose argParser
 // refuses a bad value while argv is parsed, so no action runs and nothing connects (issues 15.9, 17.5).
+import { isIP } from 'node:net';
 import { InvalidArgumentError, Option } from 'commander';
 import { APP_DIR_FIX, appDirRefusal } from '../app-dir.js';
 import { checkDomainName } from '../dns-check.js';
@@ -90,6 +91,19 @@ export function sinceTimeOption(description: string): Option {
 /** `--domain <name>`: a domain name, refused as `checkDomainName` refuses it. */
 export function domainOption(description: string): Option {
   return new Option('--domain <name>', description).argParser((text: string) => refusedAsFlag(() => checkDomainName(text)));
+}
+
+/** `--resolver <ip[:port]>`: a DNS server as Resolver.setServers takes it. */
+export function resolverOption(description: string): Option {
+  return new Option('--resolver <ip[:port]>', description).argParser((text: string) => {
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+    const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : isIP(text) === 6 ? [text, undefined] : (text.split(':', 2) as [string, string | undefined]);
+    if (isIP(address) === 0 || (port !== undefined && wholeNumber(port, 1, 65_535) === undefined)) {
+      const fix = 'pass a DNS server as ip[:port], e.g. --resolver 1.1.1.1 or --resolver [2606:4700:4700::1111]:53';
+      throw new InvalidFlagError('It must be an IP address, with an optional port.', fix);
+    }
+    return text;
+  });
 }
 
 /** `--docker-source <source>`: where Docker comes from on the host. */

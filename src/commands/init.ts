@@ -8,19 +8,18 @@ import { ConfigError, RelayError } from '../shared/errors.js';
 import { parseTarget } from '../host/target.js';
 import { certSteps, type CertSettings } from '../operations/cert.js';
 import { checkDeployInputs, dryRunDeployPlan, prepareDeploy, requireRelayAppDir, type DeploySettings } from '../operations/deploy.js';
-import { runPlan } from '../plan/executor.js';
 import { DEFAULT_BASE_IMAGE } from '../plan/deploy-plan.js';
 import { buildInstallPlan, type DockerSource } from '../plan/install-plan.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describeFiles, describePlan } from '../plan/render-plan.js';
 import { endpointAgent, readCaFile, streamedCompletion, type RelayEndpoint } from '../relay-endpoint.js';
 import { addCertOptions, certSettings, issueCertificate, type CertOptions } from './cert.js';
-import { printSecretOnce, printSummary, progressEvents, terminalMayShowSecret, terminalSafe } from './output.js';
-import { projectSettings, rememberSettings } from './project-settings.js';
+import { printSecretOnce, runWithProgress, terminalMayShowSecret, terminalSafe } from './output.js';
+import { chooseSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { saveToEnvFile } from './env-file.js';
-import { appDirOption, chooseAppDir, dockerSourceOption, domainOption } from './flags.js';
+import { appDirOption, dockerSourceOption, domainOption } from './flags.js';
 
 interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   tls: boolean;
@@ -89,14 +88,14 @@ DNS records) is checked before the first SSH command.`,
         phase('Install');
         const os = parseOsRelease((await host.run(READ_OS_RELEASE)).stdout);
         process.stdout.write(chalk.dim(`${host.label}: ${terminalSafe(os.prettyName)}\n`));
-        printSummary(await runPlan(host, buildInstallPlan({ os, dockerSource: inputs.dockerSource }), progressEvents()));
+        await runWithProgress(host, buildInstallPlan({ os, dockerSource: inputs.dockerSource }));
 
         phase('Deploy');
         const deploy = await prepareDeploy(host, { ...inputs.deploy, serverName, tlsPending: cert !== undefined });
         await saveGenerated(options.envFile, deploy.generated);
         // Before the host changes: it will hold only the token's hash.
         if (deploy.token.origin !== 'kept') await saveToEnvFile(options.envFile, 'RELAY_TOKEN', deploy.token.token);
-        printSummary(await runPlan(host, deploy.steps, progressEvents()));
+        await runWithProgress(host, deploy.steps);
         await rememberSettings({ appDir, ...(domain ? { domain } : {}) });
 
         if (cert) {
@@ -139,9 +138,7 @@ interface InitInputs {
 
 /** Every input checked without the host: flags, relay.json, the API key, the rendered plan, DNS. */
 async function checkInputs(options: InitOptions): Promise<InitInputs> {
-  const project = await projectSettings();
-  const appDir = chooseAppDir(options.appDir, project);
-  const domain = options.domain ?? project.domain;
+  const { project, appDir, domain } = await chooseSettings(options);
   if (domain !== undefined) checkDomainName(domain);
   const { dockerSource } = options;
   const cert = options.tls ? certSettings(options, domain, appDir, project.email) : undefined;

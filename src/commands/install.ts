@@ -1,11 +1,10 @@
 // `relay install`: a fresh Ubuntu/Debian host gets Docker Engine + Compose v2, nginx and certbot.
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { runPlan } from '../plan/executor.js';
 import { buildInstallPlan, type DockerSource } from '../plan/install-plan.js';
 import { parseOsRelease, READ_OS_RELEASE } from '../plan/preflight.js';
 import { describePlan } from '../plan/render-plan.js';
-import { printSummary, progressEvents, terminalSafe } from './output.js';
+import { runWithProgress, terminalSafe } from './output.js';
 import { addTargetOptions, withHost, type TargetOptions } from './target-options.js';
 import { dockerSourceOption } from './flags.js';
 
@@ -44,8 +43,7 @@ Examples:
           return;
         }
         process.stdout.write(`Installing on ${host.label} (${terminalSafe(os.prettyName)}), Docker from ${dockerSource === 'official' ? "Docker's apt repository" : 'the distribution'}\n`);
-        const result = await runPlan(host, steps, progressEvents());
-        printSummary(result);
+        await runWithProgress(host, steps);
         process.stdout.write(`Next: ${chalk.bold('relay deploy')}\n`);
       });
     });

@@ -5,7 +5,9 @@ import chalk from 'chalk';
 import { formatDuration } from '../shared/duration.js';
 import { RelayError } from '../shared/errors.js';
 import { tokenFingerprint } from '../shared/token.js';
-import type { PlanEvents, PlanResult } from '../plan/executor.js';
+import type { Host } from '../host/host.js';
+import { runPlan, type PlanEvents, type PlanResult } from '../plan/executor.js';
+import { describePlan } from '../plan/render-plan.js';
 import type { Step } from '../plan/step.js';
 
 export function printError(error: RelayError): void {
@@ -117,4 +119,16 @@ export function printTable(rows: string[][], options: { alignRight?: number[]; o
 export function printSummary(result: PlanResult, out: NodeJS.WriteStream = process.stdout): void {
   const summary = result.changed === 0 ? 'no changes' : `${result.changed} changed`;
   out.write(`${chalk.bold(summary)}, ${result.unchanged} unchanged in ${formatDuration(result.durationMs)}\n`);
+}
+
+/** Runs the steps on the host, a progress line each (progressEvents), then the summary line. */
+export async function runWithProgress(host: Host, steps: Step[], out: NodeJS.WriteStream = process.stdout): Promise<PlanResult> {
+  const result = await runPlan(host, steps, progressEvents(out));
+  printSummary(result, out);
+  return result;
+}
+
+/** What a dry run prints: `Plan (nothing is changed[; note]):` and the steps. */
+export function printPlan(steps: Step[], note?: string, out: NodeJS.WritableStream = process.stdout): void {
+  out.write(`Plan (nothing is changed${note === undefined ? '' : `; ${note}`}):\n\n${describePlan(steps)}`);
 }

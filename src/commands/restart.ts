@@ -1,13 +1,11 @@
 // `relay restart`: restart the relay container and wait until it is healthy again.
 import type { Command } from 'commander';
 import { requireRelayAppDir } from '../operations/deploy.js';
-import { runPlan } from '../plan/executor.js';
 import { restartSteps } from '../plan/operate.js';
-import { describePlan } from '../plan/render-plan.js';
-import { printSummary, progressEvents } from './output.js';
-import { projectSettings } from './project-settings.js';
+import { printPlan, runWithProgress } from './output.js';
+import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir } from './flags.js';
+import { appDirOption } from './flags.js';
 
 interface RestartOptions extends TargetOptions {
   appDir?: string;
@@ -30,16 +28,16 @@ Examples:
   $ relay restart --host root@203.0.113.7`,
     )
     .action(async (options: RestartOptions) => {
-      const appDir = chooseAppDir(options.appDir, await projectSettings());
+      const { appDir } = await chooseSettings(options);
       const steps = restartSteps(appDir);
       if (options.dryRun) {
-        process.stdout.write(`Plan (nothing is changed):\n\n${describePlan(steps)}`);
+        printPlan(steps);
         return;
       }
       await withHost(options, async (host) => {
         // compose.yaml there names what restarts: it must be the one relay deployed.
         await requireRelayAppDir(host, appDir);
-        printSummary(await runPlan(host, steps, progressEvents()));
+        await runWithProgress(host, steps);
       });
     });
 }

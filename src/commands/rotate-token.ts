@@ -5,15 +5,14 @@ import type { Command } from 'commander';
 import { readEnvFileValue } from '../shared/env-local.js';
 import { currentTls, requireRelayAppDir } from '../operations/deploy.js';
 import { prepareRotation, verifyRotation } from '../operations/rotate-token.js';
-import { describePlan } from '../plan/render-plan.js';
 import { DEFAULT_TOKEN_NAME } from '../shared/tokens-file.js';
 import { readCaFile } from '../relay-endpoint.js';
 import { appliedButUnchecked, applyNewToken, reportStream, tokenDestination } from './new-token.js';
-import { terminalMayShowSecret } from './output.js';
+import { printPlan, terminalMayShowSecret } from './output.js';
 import { rotateNamedToken } from './token.js';
-import { projectSettings } from './project-settings.js';
+import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir, domainOption, graceOption } from './flags.js';
+import { appDirOption, domainOption, graceOption } from './flags.js';
 
 interface RotateOptions extends TargetOptions {
   /** Milliseconds. */
@@ -75,8 +74,7 @@ Examples:
       const terminal = terminalMayShowSecret(options.quietToken);
       const destination = tokenDestination(DEFAULT_TOKEN_NAME, { save: options.envFile, variable: 'RELAY_TOKEN', print: options.print ?? false }, terminal);
       const out = reportStream(destination);
-      const project = await projectSettings();
-      const appDir = chooseAppDir(options.appDir, project);
+      const { appDir, domain } = await chooseSettings(options);
       const ca = await readCaFile(options.caFile);
       await withHost(options, async (host) => {
         // It rewrites tokens.json there: the directory must be relay's (a dry run says so too).
@@ -84,10 +82,10 @@ Examples:
         const localToken = (await readEnvFileValue(options.envFile, 'RELAY_TOKEN'))?.trim() || undefined;
         const rotation = await prepareRotation(host, appDir, options.grace, Date.now(), localToken);
         if (options.dryRun) {
-          out.write(`Plan (nothing is changed; the new token would be saved to ${options.envFile} as RELAY_TOKEN):\n\n${describePlan(rotation.steps)}`);
+          printPlan(rotation.steps, `the new token would be saved to ${options.envFile} as RELAY_TOKEN`, out);
           return;
         }
-        const serverName = options.domain ?? project.domain ?? host.address;
+        const serverName = domain ?? host.address;
         const tls = await currentTls(host, serverName);
         await applyNewToken(host, rotation.steps, destination, rotation.newToken, 'rotate');
         try {

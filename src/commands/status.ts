@@ -4,10 +4,10 @@ import type { Command } from 'commander';
 import { RelayError } from '../shared/errors.js';
 import { defaultTokenFingerprint, readHostTokens } from '../operations/tokens.js';
 import { parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
-import { projectSettings } from './project-settings.js';
+import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { terminalSafe } from './output.js';
-import { appDirOption, chooseAppDir, domainOption } from './flags.js';
+import { appDirOption, domainOption } from './flags.js';
 
 interface StatusOptions extends TargetOptions {
   appDir?: string;
@@ -39,9 +39,7 @@ Examples:
   $ relay status --json | jq .container.health`,
     )
     .action(async (options: StatusOptions) => {
-      const project = await projectSettings();
-      const appDir = chooseAppDir(options.appDir, project);
-      const domain = options.domain ?? project.domain;
+      const { appDir, domain } = await chooseSettings(options);
       let report: StatusReport;
       try {
         report = await withHost(options, async (host) => {

@@ -12,13 +12,12 @@ import {
   type TokenListing,
 } from '../operations/tokens.js';
 import { requireRelayAppDir } from '../operations/deploy.js';
-import { runPlan } from '../plan/executor.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
-import { printSummary, printTable, progressEvents, terminalSafe } from './output.js';
-import { projectSettings } from './project-settings.js';
+import { printTable, runWithProgress, terminalSafe } from './output.js';
+import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, chooseAppDir, durationOption, graceOption, wholeNumberOption } from './flags.js';
+import { appDirOption, durationOption, graceOption, wholeNumberOption } from './flags.js';
 
 interface TokenOptions extends TargetOptions {
   appDir?: string;
@@ -128,7 +127,7 @@ Examples:
   $ relay token list --json | jq '.[] | select(.state == "active") | .name'`,
     )
     .action(async (flags: TokenOptions & { json?: boolean }) => {
-      const appDir = chooseAppDir(flags.appDir, await projectSettings());
+      const { appDir } = await chooseSettings(flags);
       const rows = await withHost(flags, async (host) => {
         const file = await readHostTokens(host, appDir);
         // Last-used comes from the relay's usage store; a relay without one still lists its tokens.
@@ -156,7 +155,7 @@ async function applyChange(
   const save = flags.save === undefined ? {} : { save: flags.save };
   const destination = makes === undefined ? undefined : tokenDestination(name, { ...save, print: flags.print ?? false });
   const out = destination === undefined ? process.stdout : reportStream(destination);
-  const appDir = chooseAppDir(flags.appDir, await projectSettings());
+  const { appDir } = await chooseSettings(flags);
   await withHost(flags, async (host) => {
     // tokens.json is written there: the directory must be relay's (a dry run says so too).
     await requireRelayAppDir(host, appDir);
@@ -169,7 +168,7 @@ async function applyChange(
       await applyNewToken(host, change.steps, destination, change.token, makes!);
       return;
     }
-    printSummary(await runPlan(host, change.steps, progressEvents(out)), out);
+    await runWithProgress(host, change.steps, out);
   });
 }
 

@@ -24,6 +24,7 @@ const REFUSALS: Array<{ argv: string[]; names: RegExp }> = [
   { argv: ['status', '--domain', 'not a domain'], names: /--domain/ },
   { argv: ['rotate-token', '--domain', 'relay.example.com;reboot', '--print'], names: /--domain/ },
   { argv: ['deploy', '--domain', 'relay..example.com'], names: /--domain/ },
+  { argv: ['init', '--no-tls', '--resolver', '1.1.1.1:dns'], names: /--resolver/ },
   { argv: ['deploy', '--domain', 'relay.example.com', '--generate', 'OPENAI_API_KEY'], names: /--generate/ },
   { argv: ['deploy', '--domain', 'relay.example.com', '--set', 'NOT_A_SETTING=1'], names: /NOT_A_SETTING/ },
   { argv: ['deploy', '--domain', 'relay.example.com', '--unset', 'NOT_A_SETTING'], names: /NOT_A_SETTING/ },

@@ -9,6 +9,7 @@ import {
   domainOption,
   durationOption,
   graceOption,
+  resolverOption,
   sinceTimeOption,
   wholeNumberOption,
 } from '../../src/commands/flags.js';
@@ -113,11 +114,20 @@ describe('--since of relay logs', () => {
   });
 });
 
-describe('--domain and --docker-source', () => {
+describe('--domain, --resolver and --docker-source', () => {
   it('take a domain name, and refuse anything else with the fix of the domain check', () => {
     expect(parse([domainOption('domain')], ['--domain', 'relay.example.com']).values).toEqual({ domain: 'relay.example.com' });
     const refused = parse([domainOption('domain')], ['--domain', 'relay.example.com;reboot']).stderr;
     expect(refused).toMatch(/is not a domain name\.\n\S*fix\S* {3}Pass the name whose A record points at the host/);
+  });
+
+  it('--resolver takes an IP address with an optional port, and nothing else', () => {
+    for (const text of ['1.1.1.1', '127.0.0.1:5353', '2606:4700:4700::1111', '[2606:4700:4700::1111]:53']) {
+      expect(parse([resolverOption('resolver')], ['--resolver', text]).values, text).toEqual({ resolver: text });
+    }
+    for (const text of ['bogus', '1.1.1', '1.1.1.1:0', '1.1.1.1:dns', '[::1]:70000']) {
+      expect(parse([resolverOption('resolver')], ['--resolver', text]).stderr, text).toMatch(/is invalid\. It must be an IP address.*\n\S*fix\S* {3}pass a DNS server/);
+    }
   });
 
   it('take official (the default) or distro', () => {
