@@ -8,6 +8,7 @@ import type { UsageReport } from '../../shared/usage-report.js';
 import { openUsageStore, USAGE_DB } from './usage-store.js';
 
 export const USAGE_SUBCOMMAND = 'usage';
+const NO_DATA_DIR_FIX = 'Set RELAY_DATA_DIR to a writable volume (see compose.yaml) and restart the relay.';
 
 export function parseUsageArgs(args: string[]): { sinceMs: number; json: boolean } {
   let sinceMs = 24 * 3_600_000;
@@ -34,20 +35,15 @@ export async function readUsageReport(dataDir: string, sinceMs: number, now = Da
   }
 }
 
+const toStdout = (text: string): void => void process.stdout.write(text);
+
 /** Runs the subcommand (main.ts); returns the exit code. */
-export async function runUsageCommand(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  write: (text: string) => void = (text) => process.stdout.write(text),
-): Promise<number> {
+export async function runUsageCommand(args: string[], env: NodeJS.ProcessEnv, write = toStdout): Promise<number> {
   const dataDir = env.RELAY_DATA_DIR?.trim();
   let options: { sinceMs: number; json: boolean };
   try {
     options = parseUsageArgs(args);
-    if (!dataDir)
-      throw new ConfigError('RELAY_DATA_DIR is not set: this relay keeps no usage.', {
-        fix: 'Set RELAY_DATA_DIR to a writable volume (see compose.yaml) and restart the relay.',
-      });
+    if (!dataDir) throw new ConfigError('RELAY_DATA_DIR is not set: this relay keeps no usage.', { fix: NO_DATA_DIR_FIX });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     write(`${JSON.stringify({ error: error.message, fix: error.fix })}\n`);
@@ -60,10 +56,8 @@ export async function runUsageCommand(
   }
   write(`usage since ${report.from}\n`);
   for (const row of report.rows) {
-    const notReported = row.notReported ? `\t${row.notReported} not reported` : '';
-    write(
-      `${row.token}\t${row.model || '-'}\t${row.requests} requests\t${row.errors} errors\t${row.promptTokens}+${row.completionTokens} tokens${notReported}\n`,
-    );
+    const tokens = `${row.promptTokens}+${row.completionTokens} tokens${row.notReported ? `\t${row.notReported} not reported` : ''}`;
+    write(`${row.token}\t${row.model || '-'}\t${row.requests} requests\t${row.errors} errors\t${tokens}\n`);
   }
   return 0;
 }
