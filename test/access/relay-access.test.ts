@@ -211,3 +211,21 @@ describe.skipIf(!hasSystemComponent('redis-server', 'redis-server'))('two relays
     }
   });
 });
+
+describe('a limiter store (Redis) that cannot be reached', () => {
+  it('lets requests through and says so in one log line, not one per request', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-redis-down-'));
+    const token = `erin-${randomBytes(16).toString('hex')}`;
+    await writeTokens(join(dir, 'tokens.json'), addToken(emptyTokensFile(), { name: 'erin', sha256: sha256Hex(token), rpm: 100 }, Date.now()));
+    // Nothing listens on loopback's port 1.
+    const env = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.url, RELAY_TOKENS_FILE: join(dir, 'tokens.json'), REDIS_URL: 'redis://127.0.0.1:1' };
+    const relay = await startRelayProcess({ env });
+    try {
+      for (let i = 0; i < 3; i++) expect(await modelsStatus(relay, token)).toBe(200);
+      const warnings = relay.logLines().filter((line) => String(line.msg).startsWith('limiter store (Redis) failing'));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await relay.stop();
+    }
+  });
+});

@@ -34,16 +34,14 @@ export async function createAccess(config: AccessConfig, base: { envToken: strin
   let follower: TokensFileFollower | undefined;
   if (config.tokensFile !== undefined) follower = await followTokensFile(config.tokensFile, registry, logger);
   const metrics = createRelayMetrics();
-  let redisDown = false;
   // Loaded only with REDIS_URL: the Redis client costs ~10 MB of memory once evaluated.
   const limiter = config.redisUrl
     ? (await import('./redis-limiter.js')).createRedisLimiter({
         url: config.redisUrl,
-        onError: (error) => {
+        onError: (error, first) => {
           metrics.recordLimiterError();
           // One line per outage, not one per request.
-          if (!redisDown) logger.warn('limiter store (Redis) failing: requests are let through unlimited', { error: error.message });
-          redisDown = true;
+          if (first) logger.warn('limiter store (Redis) failing: requests are let through unlimited', { error: error.message });
         },
       })
     : createMemoryLimiter();
@@ -59,8 +57,7 @@ export async function createAccess(config: AccessConfig, base: { envToken: strin
     decide: (req) => decideAccess({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, context),
     async acquire(admitted) {
       const answer = await limiter.acquire(admitted.limiterKey, admitted.limits);
-      if (answer.ok) redisDown = false;
-      else metrics.recordRateLimited(admitted.name, answer.limit);
+      if (!answer.ok) metrics.recordRateLimited(admitted.name, answer.limit);
       return answer;
     },
     account(admitted, observation, exchange) {

@@ -54,8 +54,8 @@ export interface RedisLimiterOptions {
   url: string;
   /** Key prefix, so several relays (or tests) can share one Redis. */
   prefix?: string;
-  /** Redis unreachable or slow: the request is let through (the relay stays up) and this is told why. */
-  onError?: (error: Error) => void;
+  /** Redis unreachable or slow: the request is let through (the relay stays up) and this is told why; `first`: since Redis last answered. */
+  onError?: (error: Error, first: boolean) => void;
   leaseMs?: number;
   /** Longest a decision may wait on Redis before the request is let through. */
   timeoutMs?: number;
@@ -71,7 +71,12 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
     commandTimeout: options.timeoutMs ?? 500,
     connectTimeout: 2_000,
   }) as LimiterRedis;
-  redis.on('error', (error: Error) => onError(error));
+  let failing = false;
+  const failed = (error: Error) => {
+    onError(error, !failing);
+    failing = true;
+  };
+  redis.on('error', failed);
   redis.defineCommand('relayAcquire', { numberOfKeys: 2, lua: ACQUIRE });
   redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
   const renewals = new Set<NodeJS.Timeout>();
@@ -87,22 +92,23 @@ export function createRedisLimiter(options: RedisLimiterOptions): Limiter {
       try {
         answer = await redis.relayAcquire(rate, leases, limits.rpm ?? 0, limits.concurrency ?? 0, id, leaseMs, WINDOW_MS);
       } catch (error) {
-        onError(error as Error);
+        failed(error as Error);
         return NOTHING_HELD;
       }
+      failing = false;
       if (answer[0] !== 1) {
         return answer[2] === 'rpm'
           ? { ok: false, retryAfterSec: retryAfterSeconds(Number(answer[1])), limit: 'rpm' }
           : { ok: false, retryAfterSec: CONCURRENCY_RETRY_SEC, limit: 'concurrency' };
       }
       if (limits.concurrency === undefined) return NOTHING_HELD;
-      const renew = setInterval(() => redis.relayRenew(leases, id, leaseMs).catch(onError), leaseMs / 3);
+      const renew = setInterval(() => redis.relayRenew(leases, id, leaseMs).catch(failed), leaseMs / 3);
       renew.unref();
       renewals.add(renew);
       return releaseOnce(() => {
         clearInterval(renew);
         renewals.delete(renew);
-        redis.zrem(leases, id).catch(onError);
+        redis.zrem(leases, id).catch(failed);
       });
     },
     async close() {
