@@ -7,7 +7,5 @@ export interface Authenticator {
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {
-  if (!authorization) return undefined;
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-  return match?.[1];
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '')?.[1];
 }

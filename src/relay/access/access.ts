@@ -5,19 +5,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
 import { decideAccess, type Admitted, type Rejected } from './access-mode.js';
 import type { AccessConfig } from './config.js';
-import { createMemoryLimiter, type Acquired, type Limiter, type Refused } from './limiter.js';
+import { createMemoryLimiter, type Acquired, type Refused } from './limiter.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
-import { createTokenRegistry, followTokensFile, type TokenRegistry, type TokensFileFollower } from './token-registry.js';
+import { createTokenRegistry, followTokensFile, type TokenRegistry } from './token-registry.js';
 import type { UsageObservation } from './usage-tap.js';
-import { openUsageStore, type UsageStore } from './usage-store.js';
+import { openUsageStore } from './usage-store.js';
 
 export interface Access {
-  readonly config: AccessConfig;
   readonly registry: TokenRegistry;
-  readonly limiter: Limiter;
   readonly metrics: RelayMetrics;
-  /** undefined without RELAY_DATA_DIR, and always in passthrough mode (it stores nothing). */
-  readonly usage: UsageStore | undefined;
   /** Who the request is, what goes upstream, which limit applies; or why it is refused (401). */
   decide(req: IncomingMessage): Admitted | Rejected;
   /** Takes a slot for an admitted request; refusals are counted in metrics. */
@@ -30,9 +26,8 @@ export interface Access {
 }
 
 export async function createAccess(config: AccessConfig, base: { envToken: string | undefined }, logger: Logger): Promise<Access> {
-  const registry = createTokenRegistry(base.envToken === undefined ? {} : { envToken: base.envToken });
-  let follower: TokensFileFollower | undefined;
-  if (config.tokensFile !== undefined) follower = await followTokensFile(config.tokensFile, registry, logger);
+  const registry = createTokenRegistry({ envToken: base.envToken });
+  const follower = config.tokensFile === undefined ? undefined : await followTokensFile(config.tokensFile, registry, logger);
   const metrics = createRelayMetrics();
   // Loaded only with REDIS_URL: the Redis client costs ~10 MB of memory once evaluated.
   const limiter = config.redisUrl
@@ -45,15 +40,13 @@ export async function createAccess(config: AccessConfig, base: { envToken: strin
         },
       })
     : createMemoryLimiter();
+  // Passthrough mode stores nothing.
   const usage = config.dataDir !== undefined && config.mode === 'relay' ? await openUsageStore(config.dataDir) : undefined;
   const context = { mode: config.mode, registry, passthroughLimits: config.passthroughLimits };
 
   return {
-    config,
     registry,
-    limiter,
     metrics,
-    usage,
     decide: (req) => decideAccess({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, context),
     async acquire(admitted) {
       const answer = await limiter.acquire(admitted.limiterKey, admitted.limits);
