@@ -25,7 +25,7 @@ export interface ChatCompletion {
 }
 
 /** A tool call arrives in pieces: its id and name first, then fragments of its arguments. */
-export interface ChunkToolCall {
+interface ChunkToolCall {
   index?: number;
   id?: string;
   function?: { name?: string; arguments?: string };

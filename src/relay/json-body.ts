@@ -1,5 +1,5 @@
 // Reading a JSON request body, for the few features that must look inside one (model allow-list,
-// Ollama emulation). Bounded, so a client cannot make the relay hold more than MAX_JSON_BODY.
+// the API translations). Bounded, so a client cannot make the relay hold more than MAX_JSON_BODY.
 import type { IncomingMessage } from 'node:http';
 
 export const MAX_JSON_BODY = 10 * 1024 * 1024;

@@ -4,7 +4,7 @@ import { rateLimitMessage } from './access/rate-limit-response.js';
 import type { Refused } from './access/limiter.js';
 import { hasBody } from './json-body.js';
 
-export interface OpenAIErrorBody {
+interface OpenAIErrorBody {
   error: { message: string; type: string; code: string; param: null };
 }
 

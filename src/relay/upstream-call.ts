@@ -82,7 +82,7 @@ export class ApiFailure extends Error {
 }
 
 /** How a translated API sends a failure: as its error body, or mid-stream as its stream's last word. */
-export type SendFailure = (res: ServerResponse, failure: ApiFailure) => void;
+type SendFailure = (res: ServerResponse, failure: ApiFailure) => void;
 
 /**
  * Answers one translated request: `answer` gets a signal that aborts when the client leaves. Its
@@ -177,7 +177,7 @@ export async function getUpstream(caller: UpstreamCaller, exchange: Exchange, pa
   const { status, headers, json } = await caller.json(path, signal, exchange.upstreamAuthorization);
   exchange.requestId = requestId(headers);
   if (status !== 200) throw refusedUpstream(status, headers, json);
-  if (json === undefined) throw brokenAnswer('not JSON');
+  if (json === undefined) throw notJson();
   return json;
 }
 
@@ -187,18 +187,21 @@ async function wholeText(answer: Dispatcher.ResponseData, exchange: Exchange): P
   return text;
 }
 
-function brokenAnswer(detail: string): ApiFailure {
-  return new ApiFailure(502, `The upstream answer broke off or was not JSON: ${detail}`, {}, 'upstream_error');
+function notJson(): ApiFailure {
+  return new ApiFailure(502, 'The upstream API answered with something that is not JSON.', {}, 'upstream_error');
 }
 
 /** A whole JSON answer from postUpstream. */
 export async function upstreamJson(answer: Dispatcher.ResponseData, exchange: Exchange): Promise<unknown> {
   const json = parseJson(await wholeText(answer, exchange));
-  if (json === undefined) throw brokenAnswer('not JSON');
+  if (json === undefined) throw notJson();
   return json;
 }
 
-/** A streamed answer from postUpstream, as its JSON events up to "[DONE]"; each piece goes past the usage tap first. */
+/**
+ * A streamed answer from postUpstream, as its JSON events up to "[DONE]"; each piece goes past the
+ * usage tap first. A stream that breaks off or carries what is not JSON is the upstream's failure.
+ */
 export async function* upstreamEvents(answer: Dispatcher.ResponseData, exchange: Exchange): AsyncGenerator<Record<string, unknown>> {
   async function* tapped(): AsyncGenerator<Buffer> {
     for await (const chunk of answer.body as AsyncIterable<Buffer>) {
@@ -209,7 +212,7 @@ export async function* upstreamEvents(answer: Dispatcher.ResponseData, exchange:
   try {
     yield* sseEvents(tapped());
   } catch (error) {
-    throw brokenAnswer((error as Error).message);
+    throw new ApiFailure(502, `The upstream stream failed: ${(error as Error).message}`, {}, 'upstream_error');
   }
 }
 

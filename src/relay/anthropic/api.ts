@@ -29,7 +29,7 @@ import { anthropicMessage } from './response.js';
 import { formatEvent, PING, StreamTranslator, type AnthropicEvent } from './stream.js';
 
 /** Anthropic's own request size limit; conversations with images outgrow the relay's usual 10 MB. */
-export const MAX_MESSAGES_BODY = 32 * 1024 * 1024;
+const MAX_MESSAGES_BODY = 32 * 1024 * 1024;
 
 export interface AnthropicApiOptions {
   models: AnthropicModels;

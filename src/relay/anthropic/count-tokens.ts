@@ -25,7 +25,7 @@ function loadCounter(): Promise<Counter> {
 }
 
 /** The chat completion as the tokenizer's chat shape, and how many images it carries. */
-export function countable(body: ChatCompletionBody): { request: Parameters<Counter>[0]; images: number } {
+function countable(body: ChatCompletionBody): { request: Parameters<Counter>[0]; images: number } {
   let images = 0;
   const messages: ChatMessage[] = [];
   for (const message of body.messages) {

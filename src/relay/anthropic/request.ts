@@ -221,7 +221,7 @@ function toolChoice(choice: AnthropicRequest['tool_choice']): ChatCompletionBody
 }
 
 /** The chat messages of a request: system first, then each turn. */
-export function chatMessages(request: AnthropicRequest): OpenAIMessage[] {
+function chatMessages(request: AnthropicRequest): OpenAIMessage[] {
   if (!Array.isArray(request.messages) || request.messages.length === 0) throw invalid('messages: at least one message is required.');
   const messages: OpenAIMessage[] = [];
   const system = systemText(request.system);

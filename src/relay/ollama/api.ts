@@ -41,7 +41,7 @@ import {
 } from './translate.js';
 
 /** What /api/version reports: recent enough for clients that check (Copilot wants >= 0.6.4). */
-export const OLLAMA_VERSION = '0.12.0';
+const OLLAMA_VERSION = '0.12.0';
 
 export interface OllamaApi {
   /** The rest of `target` after the secret path, or undefined when `target` does not start with it. */
@@ -61,10 +61,10 @@ function sendOllamaError(res: ServerResponse, failure: ApiFailure): void {
 export const ollamaErrors: ApiErrors = translatedErrors(sendOllamaError);
 
 /** What the log shows for a path that holds the secret elsewhere than at its start. */
-export const HIDDEN_PATH = '<path holding the Ollama secret>';
+const HIDDEN_PATH = '<path holding the Ollama secret>';
 
 /** True when `path` holds `secret` (lower case), raw or percent-encoded any number of times, in any case. */
-export function holdsSecret(path: string, secret: string): boolean {
+function holdsSecret(path: string, secret: string): boolean {
   let text = path.toLowerCase();
   for (;;) {
     if (text.includes(secret)) return true;

@@ -105,13 +105,11 @@ function toOpenAIMessages(messages: OllamaMessage[]): OpenAIMessage[] {
 
 function sampling(options: OllamaOptions | undefined, format: OllamaChatRequest['format']): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (options?.temperature !== undefined) out.temperature = options.temperature;
-  if (options?.top_p !== undefined) out.top_p = options.top_p;
-  if (options?.seed !== undefined) out.seed = options.seed;
-  if (options?.presence_penalty !== undefined) out.presence_penalty = options.presence_penalty;
-  if (options?.frequency_penalty !== undefined) out.frequency_penalty = options.frequency_penalty;
+  // The options OpenAI takes under the same name.
+  for (const name of ['temperature', 'top_p', 'seed', 'presence_penalty', 'frequency_penalty', 'stop'] as const) {
+    if (options?.[name] !== undefined) out[name] = options[name];
+  }
   if (options?.num_predict !== undefined && options.num_predict > 0) out.max_completion_tokens = options.num_predict;
-  if (options?.stop !== undefined) out.stop = options.stop;
   if (format === 'json') out.response_format = { type: 'json_object' };
   else if (format && typeof format === 'object') out.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: format } };
   return out;
