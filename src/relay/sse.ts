@@ -1,6 +1,6 @@
 // Server-sent events as the relay reads them: the `data:` lines of a stream that arrives in
-// pieces (OpenAI sends one `data:` line per event). One reader for the usage tap, which sees every
-// piece the relay forwards, and for the Ollama adapter, which turns a stream into NDJSON lines.
+// pieces (OpenAI sends one `data:` line per event). The one SSE reader: the usage tap (every piece
+// the relay forwards), the dump, and the relay's own upstream calls (the Ollama and Anthropic APIs).
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
