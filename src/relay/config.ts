@@ -63,8 +63,6 @@ export interface RelayConfig {
 export const DEFAULT_BASE_URL = 'https://api.openai.com';
 export const DEFAULT_PORT = 3001;
 
-const DEFAULT_TIMEOUTS = { connect: '10s', firstByte: '15m', idle: '5m', clientHeaders: '30s', clientBody: '60s' } as const;
-
 export interface ConfigOverrides {
   port?: number;
   host?: string;
@@ -80,21 +78,23 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv, overrides: ConfigOverrid
     });
   }
   const relayToken = (env.RELAY_TOKEN ?? env.OPENAI_RELAY_TOKEN)?.trim() || undefined;
+  const duration = (name: string, fallback: string) => parseDuration(env[name] ?? fallback, name);
+  const upstream = parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL);
   return {
     apiKey,
     token: relayToken,
-    upstream: withProxy(parseUpstream(env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL), env),
+    upstream: { ...upstream, proxy: outboundProxyFor(upstream.origin, env) },
     port: overrides.port ?? parsePort(env.PORT),
     host: overrides.host ?? env.HOST ?? '0.0.0.0',
     timeouts: {
-      connectMs: parseDuration(env.RELAY_CONNECT_TIMEOUT ?? DEFAULT_TIMEOUTS.connect, 'RELAY_CONNECT_TIMEOUT'),
-      firstByteMs: parseDuration(env.RELAY_FIRST_BYTE_TIMEOUT ?? DEFAULT_TIMEOUTS.firstByte, 'RELAY_FIRST_BYTE_TIMEOUT'),
-      idleMs: parseDuration(env.RELAY_IDLE_TIMEOUT ?? DEFAULT_TIMEOUTS.idle, 'RELAY_IDLE_TIMEOUT'),
-      clientHeadersMs: parseDuration(env.RELAY_CLIENT_HEADER_TIMEOUT ?? DEFAULT_TIMEOUTS.clientHeaders, 'RELAY_CLIENT_HEADER_TIMEOUT'),
-      clientBodyMs: parseDuration(env.RELAY_CLIENT_BODY_TIMEOUT ?? DEFAULT_TIMEOUTS.clientBody, 'RELAY_CLIENT_BODY_TIMEOUT'),
+      connectMs: duration('RELAY_CONNECT_TIMEOUT', '10s'),
+      firstByteMs: duration('RELAY_FIRST_BYTE_TIMEOUT', '15m'),
+      idleMs: duration('RELAY_IDLE_TIMEOUT', '5m'),
+      clientHeadersMs: duration('RELAY_CLIENT_HEADER_TIMEOUT', '30s'),
+      clientBodyMs: duration('RELAY_CLIENT_BODY_TIMEOUT', '60s'),
     },
     access,
-    shutdownGraceMs: parseDuration(env.RELAY_SHUTDOWN_GRACE ?? '30s', 'RELAY_SHUTDOWN_GRACE'),
+    shutdownGraceMs: duration('RELAY_SHUTDOWN_GRACE', '30s'),
     pathPrefix: parsePathPrefix(env.RELAY_PATH_PREFIX),
     cors: parseCorsOrigins(env.RELAY_CORS_ORIGINS),
     models: parseModelPolicy(env.RELAY_MODELS),
@@ -159,11 +159,6 @@ function parseHeaderValue(text: string | undefined, name: string, example: strin
       fix: `Copy the id from platform.openai.com (${example}).`,
     });
   return value;
-}
-
-function withProxy(upstream: Upstream, env: NodeJS.ProcessEnv): Upstream {
-  const proxy = outboundProxyFor(upstream.origin, env);
-  return proxy === undefined ? upstream : { ...upstream, proxy };
 }
 
 function parsePort(text: string | undefined): number {

@@ -99,21 +99,20 @@ export function proxyTunnelClient(origin: string | URL, timeoutMs: number, optio
  * (the upstream's timeouts, bad requests).
  */
 export function describeProxyFailure(proxy: OutboundProxy, error: Error): { message: string; code: string } | undefined {
-  const cause = (error as { cause?: unknown }).cause;
-  const timeout = error instanceof ProxyTunnelTimeout ? error : cause instanceof ProxyTunnelTimeout ? cause : undefined;
-  if (timeout !== undefined) {
+  // undici reports some of them as the cause of its own error.
+  const errors = [error, (error as { cause?: unknown }).cause] as Array<{ message?: unknown; code?: unknown } | undefined>;
+  const timeout = errors.find((one) => one instanceof ProxyTunnelTimeout);
+  if (timeout instanceof ProxyTunnelTimeout) {
     return {
       message: `The relay's outbound proxy ${proxy.label} did not answer its CONNECT within ${formatDuration(timeout.timeoutMs)}.`,
       code: 'proxy_timeout',
     };
   }
-  const refused = TUNNEL_REFUSED.exec(error.message)?.[1] ?? TUNNEL_REFUSED.exec(String((error as { cause?: Error }).cause?.message))?.[1];
+  const refused = errors.map((one) => TUNNEL_REFUSED.exec(String(one?.message))?.[1]).find((status) => status !== undefined);
   if (refused !== undefined) {
     return { message: `The relay's outbound proxy ${proxy.label} refused the connection to the upstream API (it answered ${refused}).`, code: 'proxy_refused' };
   }
-  const { code } = error as { code?: string };
-  const causeCode = (cause as { code?: string } | undefined)?.code;
-  if (CONNECT_FAILURES.has(code ?? '') || CONNECT_FAILURES.has(causeCode ?? '')) {
+  if (errors.some((one) => CONNECT_FAILURES.has(String(one?.code)))) {
     return { message: `The relay could not reach its outbound proxy ${proxy.label}.`, code: 'proxy_unreachable' };
   }
   return undefined;
