@@ -17,6 +17,12 @@ export default {
     'src/relay/models.ts:1-57',
     'src/shared/env-local.ts',
     'src/relay/chat-completion.ts',
+    'src/relay/redact.ts',
+    // RELAY_DUMP's pure parts: the capped copy, the relay's secrets, how a body is shown (the taps need a live response).
+    // Line ranges: move them when dump.ts changes.
+    'src/relay/dump.ts:16-37',
+    'src/relay/dump.ts:58-75',
+    'src/relay/dump.ts:157-241',
     'src/relay/ollama/translate.ts',
     'src/relay/anthropic/request.ts',
     'src/relay/anthropic/response.ts',

@@ -157,7 +157,7 @@ function headerObject(headers: OutgoingHttpHeaders | unknown[]): OutgoingHttpHea
 const TEXT_TYPE = /^(text\/|application\/(json|x-ndjson|x-www-form-urlencoded|xml|[\w.+-]*\+json)|multipart\/)/i;
 
 /** A body as the dump shows it: parsed JSON, SSE events, text, or only its size; with a note when cut. */
-async function describeBody(body: CappedBody, headers: OutgoingHttpHeaders, cap: number): Promise<Record<string, unknown>> {
+export async function describeBody(body: CappedBody, headers: OutgoingHttpHeaders, cap: number): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { body_bytes: body.total };
   if (body.total === 0) return out;
   const contentType = String(headers['content-type'] ?? '');

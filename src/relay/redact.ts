@@ -39,8 +39,12 @@ export interface Redactor {
 /** `secrets` is read on every call: relay tokens change on reload. */
 export function createRedactor(secrets: () => Iterable<string | undefined>): Redactor {
   return {
-    text: (value) => redactText(value, knownValues(secrets())),
-    value: (value) => redactValue(value, knownValues(secrets())),
+    text(value) {
+      return redactText(value, knownValues(secrets()));
+    },
+    value(value) {
+      return redactValue(value, knownValues(secrets()));
+    },
   };
 }
 

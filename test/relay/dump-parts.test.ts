@@ -1,12 +1,13 @@
-// The parts of RELAY_DUMP on their own: the setting, the redactor, the capped body copy, the line's
-// marker, and the taps on a real node:http exchange (a late reader, a compressed answer, a body over the cap).
+// The parts of RELAY_DUMP on their own: the setting, the line's marker, and the taps on a real
+// node:http exchange (a late reader, a compressed answer, a body over the cap). The redactor and the
+// body's copy and description are pure: redact.test.ts and dump-body.test.ts, in the fast lane.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/shared/errors.js';
 import { loadRelayConfig } from '../../src/relay/config.js';
-import { CappedBody, createDumper } from '../../src/relay/dump.js';
+import { createDumper } from '../../src/relay/dump.js';
 import { DEFAULT_DUMP_MAX_BODY, type DumpConfig, parseDump } from '../../src/shared/dump-settings.js';
 import { jsonLogger } from '../../src/relay/log.js';
 import { formatDumpLine, isDumpLine } from '../../src/shared/dump-line.js';
@@ -43,79 +44,6 @@ describe('RELAY_DUMP', () => {
       );
       expect((error as ConfigError).fix).toMatch(/RELAY_DUMP/);
     }
-  });
-});
-
-describe('the redactor', () => {
-  const KNOWN = 'relay-token-value';
-  const redactor = createRedactor(() => [KNOWN, 'p@ss"word', undefined, 'abc']);
-
-  it('replaces known values, as written, URL-encoded or JSON-escaped', () => {
-    expect(redactor.text(`a ${KNOWN} b`)).toBe('a [redacted] b');
-    expect(redactor.text('x=p%40ss%22word')).toBe('x=[redacted]');
-    expect(redactor.text(JSON.stringify({ v: 'p@ss"word' }))).toBe('{"v":"[redacted]"}');
-    // Too short to be replaced everywhere.
-    expect(redactor.text('abc')).toBe('abc');
-  });
-
-  it('replaces what looks like a credential: Bearer values, sk- keys, 64-hex tokens, URL passwords', () => {
-    expect(redactor.text('send Bearer abc.def-123 now')).toBe('send Bearer [redacted] now');
-    expect(redactor.text('key sk-proj-abcdefghijklmnop0123 end')).toBe('key [redacted] end');
-    expect(redactor.text(`t=${'a1'.repeat(32)};`)).toBe('t=[redacted];');
-    expect(redactor.text('via http://user:secret@proxy:3128/')).toBe('via http://***@proxy:3128/');
-    // Ordinary text stays: ids, short hex, words.
-    expect(redactor.text('chatcmpl-abc req_123 deadbeef sk-short max_tokens=5')).toBe('chatcmpl-abc req_123 deadbeef sk-short max_tokens=5');
-  });
-
-  it('blanks fields, headers and parameters named for a credential, keeping an Authorization scheme', () => {
-    expect(
-      redactor.value({
-        authorization: 'Bearer anything',
-        'Proxy-Authorization': 'Basic dTpw',
-        cookie: ['a=1', 'b=2'],
-        'set-cookie': 'x=1',
-        api_key: 'plain',
-        nested: [{ client_secret: { deep: 1 }, password: 'p', max_tokens: 5, token: 'Hello', prompt_tokens: 3 }],
-      }),
-    ).toEqual({
-      authorization: 'Bearer [redacted]',
-      'Proxy-Authorization': 'Basic [redacted]',
-      cookie: ['[redacted]', '[redacted]'],
-      'set-cookie': '[redacted]',
-      api_key: '[redacted]',
-      nested: [{ client_secret: '[redacted]', password: '[redacted]', max_tokens: 5, token: 'Hello', prompt_tokens: 3 }],
-    });
-    expect(redactor.text('/v1/x?api-key=v1&access_token=v2&keep=v3')).toBe('/v1/x?api-key=[redacted]&access_token=[redacted]&keep=v3');
-    // JSON text that did not parse (cut at the cap), the closing quote cut off too.
-    expect(redactor.text('{"model":"m","api_key":"open')).toBe('{"model":"m","api_key":"[redacted]');
-    expect(redactor.value({ [`k-${KNOWN}`]: 1 })).toEqual({ 'k-[redacted]': 1 });
-  });
-
-  it('reads the secrets again on each call (tokens reload)', () => {
-    let secrets = ['first-secret'];
-    const live = createRedactor(() => secrets);
-    expect(live.text('first-secret second-secret')).toBe('[redacted] second-secret');
-    secrets = ['second-secret'];
-    expect(live.text('first-secret second-secret')).toBe('first-secret [redacted]');
-  });
-});
-
-describe('the capped body copy', () => {
-  it('holds at most the cap whatever passes, and counts the rest', () => {
-    const body = new CappedBody(1000);
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    for (let i = 0; i < 160; i++) body.add(chunk);
-    expect(body.held).toBe(1000);
-    expect(body.total).toBe(160 * 64 * 1024);
-    expect(body.bytes().length).toBe(1000);
-  });
-
-  it('copies what it keeps: the chunk it came from is not held', () => {
-    const body = new CappedBody(10);
-    const chunk = Buffer.from('0123456789abcdef');
-    body.add(chunk);
-    chunk.fill(0x7a);
-    expect(body.bytes().toString()).toBe('0123456789');
   });
 });
 
