@@ -87,6 +87,6 @@ function redactValue(value: unknown, known: RegExp | undefined): unknown {
 /** A credential-named field's value, blanked whole; an Authorization value keeps its scheme: "Bearer [redacted]". */
 function blank(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(blank);
-  const scheme = typeof value === 'string' ? /^(\w+)\s+\S/.exec(value)?.[1] : undefined;
+  const scheme = /^(\w+)\s+\S/.exec(String(value))?.[1];
   return scheme === undefined ? REDACTED : `${scheme} ${REDACTED}`;
 }

@@ -6,6 +6,9 @@
 const TEMP_EXISTS = 'the temp file always exists here (created with wx just above), so rm without force removes it the same';
 const USUAL_CONNECTION = "fast path for the usual Connection values: splitting lists only 'keep-alive' (hop-by-hop anyway), 'close' or 'undefined'";
 const NO_DOT_PATH = "the fast path only skips the segment loop, which finds no dot segment in a path without '.' or '%'";
+const SYNC_FLUSH =
+  "without sync flush a cut body ends in an end-of-file error after its decoded start, which decode() keeps; sync flush is zlib's documented way not to depend on that";
+const FULL_CAPPED_BODY = 'past the cap, subarray(0, 0) adds an empty copy: the same bytes (the return only spares holding one empty Buffer per chunk)';
 
 export const EQUIVALENT = {
   'src/relay/ollama/translate.ts:108:61 ConditionalExpression':
@@ -43,6 +46,18 @@ export const EQUIVALENT = {
   'src/shared/env-local.ts:80:33 ConditionalExpression': "undefined & 0o077 is 0, so a file that did not exist still reads as not readable by others",
   'src/shared/env-local.ts:88:9 ConditionalExpression': "any other realpath error (ENOTDIR, ELOOP) recurs with the same code at the readFile that follows",
   'src/plan/operate.ts:116:7 ConditionalExpression': "the count pattern does not match 'undefined' either, so a missing count is still left out",
+  'src/relay/dump.ts:25:19 ConditionalExpression': 'Buffer.from of a Buffer is a copy of it: the same bytes, one copy more',
+  'src/relay/dump.ts:27:9 ConditionalExpression': FULL_CAPPED_BODY,
+  'src/relay/dump.ts:27:9 EqualityOperator': FULL_CAPPED_BODY,
+  'src/relay/dump.ts:64:59 StringLiteral': 'URL.parse of the stand-in text is null as well: no Redis URL, no credentials',
+  'src/relay/dump.ts:200:41 ConditionalExpression': 'a JSON null comes back as null instead of undefined, and both callers fall back to the text with ??',
+  'src/relay/dump.ts:201:11 BlockStatement': 'the function returns undefined with or without the return in its catch',
+  'src/relay/dump.ts:220:28 ObjectLiteral': SYNC_FLUSH,
+  'src/relay/dump.ts:221:32 ObjectLiteral': SYNC_FLUSH,
+  'src/relay/dump.ts:222:32 ObjectLiteral': SYNC_FLUSH,
+  'src/relay/dump.ts:223:36 ObjectLiteral': SYNC_FLUSH,
+  'src/relay/dump.ts:235:11 ConditionalExpression': 'only work: without the break the rest is decoded and counted too, and what is shown and the cut flag are the same',
+  'src/relay/redact.ts:69:7 ConditionalExpression': 'the pre-check only skips the shape passes for a string in which none of them can match',
   'src/shared/env-local.ts:77:20 ObjectLiteral': TEMP_EXISTS,
   'src/shared/env-local.ts:77:29 BooleanLiteral': TEMP_EXISTS,
 };
