@@ -56,7 +56,8 @@ export const EQUIVALENT = {
   'src/relay/dump.ts:221:32 ObjectLiteral': SYNC_FLUSH,
   'src/relay/dump.ts:222:32 ObjectLiteral': SYNC_FLUSH,
   'src/relay/dump.ts:223:36 ObjectLiteral': SYNC_FLUSH,
-  'src/relay/dump.ts:235:11 ConditionalExpression': 'only work: without the break the rest is decoded and counted too, and what is shown and the cut flag are the same',
+  'src/relay/dump.ts:235:11 ConditionalExpression':
+    'only work: without the break the rest is decoded and counted too, and what is shown and the cut flag are the same',
   'src/relay/redact.ts:69:7 ConditionalExpression': 'the pre-check only skips the shape passes for a string in which none of them can match',
   'src/shared/env-local.ts:77:20 ObjectLiteral': TEMP_EXISTS,
   'src/shared/env-local.ts:77:29 BooleanLiteral': TEMP_EXISTS,

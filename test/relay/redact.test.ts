@@ -157,6 +157,12 @@ describe('the relay\'s own secrets', () => {
     expect(redactor.text('abcdefgh abcd abc a.b*c aXbbc')).toBe('[redacted] [redacted] abc [redacted] aXbbc');
     expect(createRedactor(() => [undefined]).text('abcd')).toBe('abcd');
     const partial = loadRelayConfig({ OPENAI_API_KEY: 'sk-k', HTTPS_PROXY: 'http://only-user@127.0.0.1:3128', REDIS_URL: 'redis://:only-password@127.0.0.1:6379' });
-    expect(relaySecrets(partial, () => [])()).toEqual(['sk-k', undefined, undefined, ...['only-user', '', 'only-user', '', 'only-user:'], ...['', 'only-password', '', 'only-password', ':only-password']]);
+    expect(relaySecrets(partial, () => [])()).toEqual([
+      'sk-k',
+      undefined,
+      undefined,
+      ...['only-user', '', 'only-user', '', 'only-user:'],
+      ...['', 'only-password', '', 'only-password', ':only-password'],
+    ]);
   });
 });
