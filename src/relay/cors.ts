@@ -1,8 +1,9 @@
 // CORS for browser apps. Off unless RELAY_CORS_ORIGINS names origins (or *): the relay, not the
 // upstream, decides which pages may read its answers. Preflights carry no token by design.
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ConfigError } from '../shared/errors.js';
 import { CREDENTIALS } from './headers.js';
+import { sendError } from './openai-error.js';
 
 export interface CorsPolicy {
   anyOrigin: boolean;
@@ -91,4 +92,21 @@ export function preflightHeaders(policy: CorsPolicy, origin: string, requestedHe
     'access-control-max-age': MAX_AGE_S,
     vary: 'Origin, Access-Control-Request-Headers',
   };
+}
+
+/** A preflight is answered here, never forwarded (browsers send it without credentials); other answers to an allowed origin get its headers. */
+export function answeredCors(cors: CorsPolicy, req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  const allowed = origin !== undefined && isAllowedOrigin(cors, origin);
+  if (isPreflight(req)) {
+    if (allowed) {
+      res.writeHead(204, preflightHeaders(cors, origin, req.headers['access-control-request-headers'] as string | undefined));
+      res.end();
+    } else {
+      sendError(res, 403, 'This origin is not allowed to call the relay (see RELAY_CORS_ORIGINS).', 'invalid_request_error', 'origin_not_allowed');
+    }
+    return true;
+  }
+  if (allowed) for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin))) res.setHeader(name, value!);
+  return false;
 }

@@ -8,7 +8,7 @@ import { createAccess } from './access/access.js';
 import type { Acquired, Refused } from './access/limiter.js';
 import { createAnthropicApi } from './anthropic/api.js';
 import type { Authenticator } from './auth.js';
-import { corsResponseHeaders, isAllowedOrigin, isPreflight, preflightHeaders, type CorsPolicy } from './cors.js';
+import { answeredCors } from './cors.js';
 import { createDumper, relaySecrets } from './dump.js';
 import { Exchange, finishExchange, RealtimeSession, type Books } from './exchange.js';
 import type { UpstreamCredentials } from './headers.js';
@@ -217,21 +217,4 @@ function boundBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): v
     }
   });
   req.once('end', () => req.socket.setTimeout(0));
-}
-
-/** A preflight is answered here, never forwarded (browsers send it without credentials); other answers to an allowed origin get its headers. */
-function answeredCors(cors: CorsPolicy, req: IncomingMessage, res: ServerResponse): boolean {
-  const origin = req.headers.origin;
-  const allowed = origin !== undefined && isAllowedOrigin(cors, origin);
-  if (isPreflight(req)) {
-    if (allowed) {
-      res.writeHead(204, preflightHeaders(cors, origin, req.headers['access-control-request-headers'] as string | undefined));
-      res.end();
-    } else {
-      sendError(res, 403, 'This origin is not allowed to call the relay (see RELAY_CORS_ORIGINS).', 'invalid_request_error', 'origin_not_allowed');
-    }
-    return true;
-  }
-  if (allowed) for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin))) res.setHeader(name, value!);
-  return false;
 }
