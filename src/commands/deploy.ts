@@ -14,7 +14,7 @@ import { chooseSettings, rememberSettings } from './project-settings.js';
 import { saveToEnvFile } from './env-file.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, domainOption } from './flags.js';
+import { appDirOption, domainOption, envFileOption } from './flags.js';
 
 interface DeployOptions extends TargetOptions, SettingFlags {
   domain?: string;
@@ -36,7 +36,7 @@ export function registerDeploy(program: Command): void {
     .addOption(appDirOption())
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
-    .option('--env-file <path>', 'local file holding OPENAI_API_KEY (only that line is sent to the host) and RELAY_TOKEN (only its hash is)', '.env.local')
+    .addOption(envFileOption('local file holding OPENAI_API_KEY (only that line is sent to the host) and RELAY_TOKEN (only its hash is)'))
     .option('--rotate-token', 'replace RELAY_TOKEN with a new one at once (clients must be updated; `relay rotate-token --grace` is gentler)')
     .option('--set <KEY=VALUE>', 'a relay setting for the host, e.g. RELAY_MODELS=gpt-4o-mini (repeatable; kept on later deploys)', collect, [])
     .option('--unset <KEY>', 'remove a relay setting set earlier (repeatable)', collect, []);

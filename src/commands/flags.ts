@@ -48,6 +48,11 @@ export function wholeNumberOption(flags: string, description: string, range: { m
 
 const DURATION_FORM = 'a duration such as 30s, 10m, 2h or 30d (a bare number is seconds)';
 
+/** `--env-file <path>`: the operator's dotenv file (OPENAI_API_KEY, RELAY_TOKEN), .env.local unless given. */
+export function envFileOption(description: string): Option {
+  return new Option('--env-file <path>', description).default('.env.local');
+}
+
 /** `--grace <duration>` of a token rotation: how long the old value keeps working (default 0: not at all). */
 export function graceOption(description: string): Option {
   return durationOption('--grace <duration>', description, { example: '10m' }).default(0);

@@ -19,7 +19,7 @@ import { chooseSettings, rememberSettings } from './project-settings.js';
 import { addSecretSettingOptions, collect, saveGenerated, settingPairs, type SettingFlags } from './setting-options.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { saveToEnvFile } from './env-file.js';
-import { appDirOption, dockerSourceOption, domainOption } from './flags.js';
+import { appDirOption, dockerSourceOption, domainOption, envFileOption } from './flags.js';
 
 interface InitOptions extends TargetOptions, CertOptions, SettingFlags {
   tls: boolean;
@@ -44,7 +44,7 @@ export function registerInit(program: Command): void {
     .addOption(dockerSourceOption("'official' (Docker's apt repository) or 'distro' (the distribution's packages)"))
     .option('--base-image <image>', 'Node 24 image the relay image is built FROM', DEFAULT_BASE_IMAGE)
     .option('--openai-base-url <url>', 'upstream the relay forwards to (default: https://api.openai.com)')
-    .option('--env-file <path>', 'local file holding OPENAI_API_KEY (only that line is sent); RELAY_TOKEN is saved there too', '.env.local')
+    .addOption(envFileOption('local file holding OPENAI_API_KEY (only that line is sent); RELAY_TOKEN is saved there too'))
     .addOption(appDirOption())
     .option('--set <KEY=VALUE>', 'a relay setting for the host, as for `relay deploy --set` (repeatable)', collect, [])
     .option('--verify-model <model>', 'model for the final streamed test request (a few tokens)', 'gpt-4o-mini')

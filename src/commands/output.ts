@@ -102,6 +102,11 @@ export function printSecretOnce(secret: { label: string; value: string; kept: st
   else out.write(`${head}; ${secret.kept}\n`);
 }
 
+/** `--json`: the value as indented JSON on stdout, for jq. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
 /**
  * Rows (the first is the header) as columns two spaces apart, each as wide as its widest cell;
  * the columns in `alignRight` (numbers) align right. Cells may come from a host or a client (a

@@ -12,7 +12,7 @@ import { printPlan, terminalMayShowSecret } from './output.js';
 import { rotateNamedToken } from './token.js';
 import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, domainOption, graceOption } from './flags.js';
+import { appDirOption, domainOption, envFileOption, graceOption } from './flags.js';
 
 interface RotateOptions extends TargetOptions {
   /** Milliseconds. */
@@ -32,7 +32,7 @@ export function registerRotateToken(program: Command): void {
     .command('rotate-token [name]')
     .description('Replace the relay token (or the named token NAME); the running relay switches without a restart or a dropped request.')
     .addOption(graceOption('keep accepting the old token this long (e.g. 10m), so clients can switch'))
-    .option('--env-file <path>', 'local file the new RELAY_TOKEN is saved to (mode 600; other lines kept); for NAME, given explicitly, it is saved there as RELAY_TOKEN_<NAME>', '.env.local')
+    .addOption(envFileOption('local file the new RELAY_TOKEN is saved to (mode 600; other lines kept); for NAME, given explicitly, it is saved there as RELAY_TOKEN_<NAME>'))
     .option('--save <file>', 'save a named token\'s new value to this dotenv file as RELAY_TOKEN_<NAME> (mode 600)')
     .option('--print', 'print only the new token on stdout (progress goes to stderr), for scripts')
     .option('--dry-run', 'print what would be written and run, change nothing')

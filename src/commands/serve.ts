@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readEnvFileValue } from '../shared/env-local.js';
 import { serveRelay } from '../relay/serve.js';
-import { wholeNumberOption } from './flags.js';
+import { envFileOption, wholeNumberOption } from './flags.js';
 
 interface ServeOptions {
   port?: number;
@@ -16,7 +16,7 @@ export function registerServe(program: Command): void {
     .description('Run the relay locally: forwards /v1/* to OPENAI_BASE_URL with the server-held OPENAI_API_KEY.')
     .addOption(wholeNumberOption('-p, --port <port>', 'port to listen on (default: $PORT or 3001)', { min: 0, max: 65_535, example: 3001 }))
     .option('--host <address>', 'address to listen on; 0.0.0.0 exposes it to your network', '127.0.0.1')
-    .option('--env-file <path>', 'read OPENAI_API_KEY from this file when the environment lacks it (only that line)', '.env.local')
+    .addOption(envFileOption('read OPENAI_API_KEY from this file when the environment lacks it (only that line)'))
     .addHelpText(
       'after',
       `

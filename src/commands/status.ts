@@ -6,7 +6,7 @@ import { defaultTokenFingerprint, readHostTokens } from '../operations/tokens.js
 import { parseStatus, statusCommand, type RelayStatus } from '../plan/operate.js';
 import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { terminalSafe } from './output.js';
+import { printJson, terminalSafe } from './output.js';
 import { appDirOption, domainOption } from './flags.js';
 
 interface StatusOptions extends TargetOptions {
@@ -55,11 +55,11 @@ Examples:
         });
       } catch (error) {
         if (!options.json || !(error instanceof RelayError)) throw error;
-        process.stdout.write(`${JSON.stringify({ reachable: false, error: error.message, fix: error.fix }, null, 2)}\n`);
+        printJson({ reachable: false, error: error.message, fix: error.fix });
         process.exitCode = 1;
         return;
       }
-      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      if (options.json) printJson(report);
       else printStatus(report);
       if (!report.healthy) process.exitCode = 1;
     });

@@ -14,7 +14,7 @@ import {
 import { requireRelayAppDir } from '../operations/deploy.js';
 import { describePlan } from '../plan/render-plan.js';
 import { applyNewToken, reportStream, tokenDestination, type TokenChangeKind } from './new-token.js';
-import { printTable, runWithProgress, terminalSafe } from './output.js';
+import { printJson, printTable, runWithProgress, terminalSafe } from './output.js';
 import { chooseSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { appDirOption, durationOption, graceOption, wholeNumberOption } from './flags.js';
@@ -134,7 +134,7 @@ Examples:
         const lastUsed = await readUsage(host, '1h').then((report) => report.lastUsed, () => ({}));
         return tokenListing(file, lastUsed, Date.now());
       });
-      if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      if (flags.json) printJson(rows);
       else printListing(rows);
     });
 }
@@ -174,7 +174,10 @@ async function applyChange(
 
 function printListing(rows: TokenListing[]): void {
   if (rows.length === 0) {
-    process.stdout.write('No tokens: nothing is deployed here yet (or it was deployed before tokens.json held RELAY_TOKEN). `relay deploy` registers RELAY_TOKEN ("default"); `relay token add NAME` adds more.\n');
+    process.stdout.write(
+      'No tokens: nothing is deployed here yet (or it was deployed before tokens.json held RELAY_TOKEN). ' +
+        '`relay deploy` registers RELAY_TOKEN ("default"); `relay token add NAME` adds more.\n',
+    );
     return;
   }
   // Times come from the host (tokens.json, the usage store): no control characters on the terminal.

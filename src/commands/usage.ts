@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readUsage } from '../operations/tokens.js';
 import type { UsageReport } from '../shared/usage-report.js';
-import { printTable, terminalSafe } from './output.js';
+import { printJson, printTable, terminalSafe } from './output.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
 import { durationOption } from './flags.js';
 
@@ -32,7 +32,7 @@ Examples:
     )
     .action(async (flags: UsageFlags) => {
       const report = await withHost(flags, (host) => readUsage(host, `${Math.ceil(flags.since / 1_000)}s`));
-      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      if (flags.json) printJson(report);
       else printReport(report);
     });
 }
@@ -45,6 +45,9 @@ function printReport(report: UsageReport): void {
     return;
   }
   const table = [['TOKEN', 'MODEL', 'REQUESTS', 'ERRORS', 'PROMPT', 'COMPLETION', 'NOT REPORTED', 'BYTES OUT']];
-  for (const r of report.rows) table.push([r.token, r.model || '-', String(r.requests), String(r.errors), String(r.promptTokens), String(r.completionTokens), String(r.notReported), String(r.bytesOut)]);
+  for (const r of report.rows) {
+    const counts = [r.requests, r.errors, r.promptTokens, r.completionTokens, r.notReported, r.bytesOut];
+    table.push([r.token, r.model || '-', ...counts.map(String)]);
+  }
   printTable(table, { alignRight: [2, 3, 4, 5, 6, 7] });
 }
