@@ -36,6 +36,12 @@ export function loadAccessConfig(env: NodeJS.ProcessEnv): AccessConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL.', { fix: 'For example REDIS_URL=redis://10.0.0.5:6379/0' });
   }
-  const passthroughLimits = { rpm: limit('RELAY_PASSTHROUGH_RPM'), concurrency: limit('RELAY_PASSTHROUGH_CONCURRENCY') };
-  return { mode, tokensFile: text('RELAY_TOKENS_FILE'), dataDir: text('RELAY_DATA_DIR'), redisUrl, metricsToken: text('RELAY_METRICS_TOKEN'), passthroughLimits };
+  return {
+    mode,
+    tokensFile: text('RELAY_TOKENS_FILE'),
+    dataDir: text('RELAY_DATA_DIR'),
+    redisUrl,
+    metricsToken: text('RELAY_METRICS_TOKEN'),
+    passthroughLimits: { rpm: limit('RELAY_PASSTHROUGH_RPM'), concurrency: limit('RELAY_PASSTHROUGH_CONCURRENCY') },
+  };
 }
