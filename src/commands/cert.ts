@@ -10,7 +10,7 @@ import { readCaFile } from '../relay-endpoint.js';
 import { hostOutputTo, printPlan, runWithProgress } from './output.js';
 import { chooseSettings, rememberSettings } from './project-settings.js';
 import { addTargetOptions, type TargetOptions, withHost } from './target-options.js';
-import { appDirOption, domainOption, resolverOption } from './flags.js';
+import { acmeServerOption, appDirOption, domainOption, resolverOption } from './flags.js';
 
 export interface CertOptions {
   domain?: string;
@@ -36,7 +36,7 @@ export function addCertOptions(command: Command): Command {
     .option('--email <address>', "Let's Encrypt account email (expiry notices)")
     .option('--register-unsafely-without-email', 'register without an email: you will get no expiry warnings')
     .option('--staging', "use Let's Encrypt's staging CA to rehearse (generous rate limits; its certificates are untrusted, so only /health is checked and the token is never sent)")
-    .option('--acme-server <url>', 'ACME directory URL of another CA (a private CA, Pebble in tests)')
+    .addOption(acmeServerOption('ACME directory URL of another CA (a private CA, Pebble in tests)'))
     .option('--hsts', 'send Strict-Transport-Security (browsers then refuse plain HTTP to this domain for a year)')
     .addOption(resolverOption('DNS server for the preflight check (default: this machine\'s resolver)'))
     .option('--ca-file <pem>', 'trust this CA when verifying HTTPS from here (for --acme-server CAs)')

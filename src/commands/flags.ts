@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { InvalidArgumentError, Option } from 'commander';
 import { APP_DIR_FIX, appDirRefusal } from '../app-dir.js';
 import { checkDomainName } from '../dns-check.js';
+import { acmeServerFor } from '../plan/cert-plan.js';
 import { DOCKER_SOURCES, type DockerSource } from '../plan/install-plan.js';
 import { DEFAULT_APP_DIR } from '../plan/operate.js';
 import type { ProjectSettings } from '../project-file.js';
@@ -106,6 +107,17 @@ export function resolverOption(description: string): Option {
     if (isIP(address) === 0 || (port !== undefined && wholeNumber(port, 1, 65_535) === undefined)) {
       const fix = 'pass a DNS server as ip[:port], e.g. --resolver 1.1.1.1 or --resolver [2606:4700:4700::1111]:53';
       throw new InvalidFlagError('It must be an IP address, with an optional port.', fix);
+    }
+    return text;
+  });
+}
+
+/** `--acme-server <url>`: another CA's ACME directory, an https:// URL as acmeServerFor takes it. */
+export function acmeServerOption(description: string): Option {
+  return new Option('--acme-server <url>', description).argParser((text: string) => {
+    if (parsed(() => acmeServerFor({ acmeServer: text })) === undefined) {
+      const fix = "pass the CA's directory URL, e.g. --acme-server https://acme.example/directory";
+      throw new InvalidFlagError('It must be the https:// URL of an ACME directory.', fix);
     }
     return text;
   });

@@ -25,6 +25,7 @@ const REFUSALS: Array<{ argv: string[]; names: RegExp }> = [
   { argv: ['rotate-token', '--domain', 'relay.example.com;reboot', '--print'], names: /--domain/ },
   { argv: ['deploy', '--domain', 'relay..example.com'], names: /--domain/ },
   { argv: ['init', '--no-tls', '--resolver', '1.1.1.1:dns'], names: /--resolver/ },
+  { argv: ['cert', '--domain', 'relay.example.com', '--email', 'ops@example.com', '--acme-server', 'http://ca.example/dir'], names: /--acme-server/ },
   { argv: ['deploy', '--domain', 'relay.example.com', '--generate', 'OPENAI_API_KEY'], names: /--generate/ },
   { argv: ['deploy', '--domain', 'relay.example.com', '--set', 'NOT_A_SETTING=1'], names: /NOT_A_SETTING/ },
   { argv: ['deploy', '--domain', 'relay.example.com', '--unset', 'NOT_A_SETTING'], names: /NOT_A_SETTING/ },

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  acmeServerOption,
   appDirOption,
   chooseAppDir,
   dockerSourceOption,
@@ -126,7 +127,16 @@ describe('--domain, --resolver and --docker-source', () => {
       expect(parse([resolverOption('resolver')], ['--resolver', text]).values, text).toEqual({ resolver: text });
     }
     for (const text of ['bogus', '1.1.1', '1.1.1.1:0', '1.1.1.1:dns', '[::1]:70000']) {
-      expect(parse([resolverOption('resolver')], ['--resolver', text]).stderr, text).toMatch(/is invalid\. It must be an IP address.*\n\S*fix\S* {3}pass a DNS server/);
+      const refused = parse([resolverOption('resolver')], ['--resolver', text]).stderr;
+      expect(refused, text).toMatch(/is invalid\. It must be an IP address.*\n\S*fix\S* {3}pass a DNS server/);
+    }
+  });
+
+  it('--acme-server takes an https:// URL, and nothing else', () => {
+    expect(parse([acmeServerOption('ca')], ['--acme-server', 'https://127.0.0.1:14000/dir']).values).toEqual({ acmeServer: 'https://127.0.0.1:14000/dir' });
+    for (const text of ['http://ca.example/dir', 'ca.example/dir']) {
+      const refused = parse([acmeServerOption('ca')], ['--acme-server', text]).stderr;
+      expect(refused, text).toMatch(/It must be the https:\/\/ URL .*\n\S*fix\S* {3}pass the CA's directory URL/);
     }
   });
 
