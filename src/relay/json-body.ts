@@ -1,10 +1,9 @@
 // Reading a JSON request body, for the few features that must look inside one (model allow-list,
 // the API translations). Bounded, so a client cannot make the relay hold more than MAX_JSON_BODY.
 import type { IncomingMessage } from 'node:http';
+import { BodyTooLarge } from './errors.js';
 
 export const MAX_JSON_BODY = 10 * 1024 * 1024;
-
-export class BodyTooLarge extends Error {}
 
 /** Over the limit the rest of the body is read and dropped, so the client can still read the 413. */
 export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Buffer> {

@@ -5,9 +5,9 @@ import type { ServerResponse } from 'node:http';
 import { ConfigError } from '../shared/errors.js';
 import type { Exchange } from './exchange.js';
 import { clientResponseHeaders } from './headers.js';
-import { BodyTooLarge, hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
+import { BodyTooLarge, OutboundProxyFailure } from './errors.js';
+import { hasBody, isMultipart, MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendError, sendJson } from './openai-error.js';
-import { OutboundProxyFailure } from './outbound-proxy.js';
 import { pathOnly } from './paths.js';
 import type { UpstreamCaller } from './upstream-call.js';
 

@@ -3,6 +3,7 @@
 // origin, so HTTP calls (undici's ProxyAgent) and the Realtime tunnel always agree.
 import { DecoratorHandler, Pool, type Dispatcher } from 'undici';
 import { formatDuration } from '../shared/duration.js';
+import { ProxyTunnelTimeout } from './errors.js';
 import { parseProxyUrl } from '../shared/upstream-url.js';
 
 export interface OutboundProxy {
@@ -54,13 +55,6 @@ export function outboundProxyFor(upstreamOrigin: string, env: NodeJS.ProcessEnv)
 const TUNNEL_REFUSED = /Proxy response \((\d{3})\)/;
 // Only the proxy's own socket is opened by the relay, so these are about the proxy.
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_PRX_TLS', 'UND_ERR_PRX_CONN']);
-
-/** The proxy took the connection but did not answer the relay's CONNECT in time. */
-export class ProxyTunnelTimeout extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`the outbound proxy did not answer CONNECT within ${timeoutMs} ms`);
-  }
-}
 
 /** The proxy client's headers timeout can only be a CONNECT left unanswered: say so. */
 class TunnelTimeoutHandler extends DecoratorHandler {
@@ -118,12 +112,3 @@ export function describeProxyFailure(proxy: OutboundProxy, error: Error): { mess
   return undefined;
 }
 
-/** A call the relay made on its own behalf (upstream-call.ts) failed because of the proxy; `message` names it. */
-export class OutboundProxyFailure extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}

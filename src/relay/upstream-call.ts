@@ -8,11 +8,12 @@ import type { Dispatcher } from 'undici';
 import { rateLimitMessage } from './access/rate-limit-response.js';
 import { createUsageTap } from './access/usage-tap.js';
 import type { Upstream } from './config.js';
-import { clientCloseSignal, type Exchange, type Outcome } from './exchange.js';
+import { clientCloseSignal, type Exchange } from './exchange.js';
 import { accountHeaders, type UpstreamCredentials } from './headers.js';
-import { BodyTooLarge, MAX_JSON_BODY, readBody } from './json-body.js';
+import { ApiFailure, BodyTooLarge, OutboundProxyFailure } from './errors.js';
+import { MAX_JSON_BODY, readBody } from './json-body.js';
 import { sendJsonText, type ApiErrors } from './openai-error.js';
-import { describeProxyFailure, OutboundProxyFailure } from './outbound-proxy.js';
+import { describeProxyFailure } from './outbound-proxy.js';
 import { sseEvents } from './sse.js';
 
 export interface UpstreamCaller {
@@ -63,21 +64,6 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-/**
- * A translated request answered with an error, in the client's API's shape: refused by the relay,
- * by the upstream (its status and message), or the upstream failed (`outcome` for the log).
- */
-export class ApiFailure extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    readonly outcome?: Outcome,
-  ) {
-    super(message);
   }
 }
 

@@ -2,7 +2,8 @@
 // so Anthropic SDKs and Claude Code raise their own error classes and retry as they would there.
 import type { ServerResponse } from 'node:http';
 import { sendJson, type ApiErrors } from '../openai-error.js';
-import { ApiFailure, translatedErrors } from '../upstream-call.js';
+import { ApiFailure } from '../errors.js';
+import { translatedErrors } from '../upstream-call.js';
 import { formatEvent, streamError } from './stream.js';
 
 export type AnthropicErrorType =

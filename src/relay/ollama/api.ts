@@ -4,12 +4,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatChunk, ChatCompletion, OpenAIUsage } from '../chat-completion.js';
+import { ApiFailure } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import { filterModelList, resolveModel, type ModelPolicy } from '../models.js';
 import { sendJson, type ApiErrors } from '../openai-error.js';
 import { pathOnly } from '../paths.js';
 import {
-  ApiFailure,
   answerTranslated,
   getUpstream,
   postUpstream,
