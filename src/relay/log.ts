@@ -1,6 +1,6 @@
 // One structured JSON line per event on stdout. Callers pass only what may be logged:
 // never the key, a token, or a body (a dump line's bodies are redacted first: dump.ts, redact.ts).
-import { formatDumpLine } from '../shared/dump-line.js';
+import { DUMP_MSG } from '../shared/dump-line.js';
 
 export type Fields = Record<string, string | number | boolean | null | undefined>;
 
@@ -28,7 +28,7 @@ export interface Logger {
 }
 
 /** `{"time":...,"level":...,"msg":...,<fields>}`; undefined fields are left out. */
-export function formatLine(time: string, level: string, msg: string, fields: Fields | undefined): string {
+export function formatLine(time: string, level: string, msg: string, fields: Record<string, unknown> | undefined): string {
   return `${JSON.stringify({ time, level, msg, ...fields })}\n`;
 }
 
@@ -51,6 +51,6 @@ export function jsonLogger(write: (line: string) => void = (line) => process.std
     info: (msg, fields) => line('info', msg, fields),
     warn: (msg, fields) => line('warn', msg, fields),
     error: (msg, fields) => line('error', msg, fields),
-    dump: (record) => write(formatDumpLine(new Date().toISOString(), record)),
+    dump: (record) => write(formatLine(new Date().toISOString(), 'info', DUMP_MSG, record)),
   };
 }

@@ -91,7 +91,7 @@ export function relayRoutes(parts: RouteParts): Route[] {
       const rest = exchange.target;
       // Ollama's own OpenAI-compatible API, which Copilot's Ollama provider chats through.
       if (rest.startsWith('/v1/') && isForwardable(rest)) return forwardOpenAI(exchange);
-      return ollama.handle(exchange.req, exchange.res, rest, exchange);
+      return ollama.handle(exchange);
     },
   };
   // RELAY_ANTHROPIC: the Anthropic Messages API, admitted like any other, refused in its shape.
@@ -103,7 +103,7 @@ export function relayRoutes(parts: RouteParts): Route[] {
     },
     admits: true,
     errors: anthropicErrors,
-    handle: (exchange) => anthropic.handle(exchange.req, exchange.res, exchange.target, exchange),
+    handle: (exchange) => anthropic.handle(exchange),
   };
   const openaiApi: Route = { name: 'the OpenAI API under <prefix>/v1/', match: apiTarget, admits: true, errors: openaiErrors, handle: forwardOpenAI };
   const notFound: Route = {

@@ -23,7 +23,9 @@ beforeAll(async () => {
     pingMs: 50,
   });
   server = createServer((req, res) => {
-    void api.handle(req, res, req.url ?? '', new Exchange(req, res));
+    const exchange = new Exchange(req, res);
+    exchange.target = req.url ?? '';
+    void api.handle(exchange);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });

@@ -4,7 +4,7 @@
 // any other; the upstream is called with the relay's key (or, in passthrough mode, the caller's),
 // never with anything else from the client's headers.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { ChatChunk, ChatCompletion } from '../chat-completion.js';
 import type { Exchange } from '../exchange.js';
 import { filterModelList, type ModelPolicy } from '../models.js';
@@ -46,7 +46,8 @@ export interface AnthropicApi {
    */
   claims(req: IncomingMessage, target: string): boolean;
   /** Serves a claimed request once the server has admitted it. */
-  handle(req: IncomingMessage, res: ServerResponse, target: string, exchange: Exchange): Promise<void>;
+  /** Answers `exchange`, its `target` the path under the relay's prefix. */
+  handle(exchange: Exchange): Promise<void>;
 }
 
 const MESSAGES = '/v1/messages';
@@ -124,8 +125,9 @@ export function createAnthropicApi(caller: UpstreamCaller, options: AnthropicApi
       if (claimed && req.headers.authorization === undefined && typeof apiKey === 'string') req.headers.authorization = `Bearer ${apiKey}`;
       return claimed;
     },
-    handle(req, _res, target, exchange) {
-      const path = pathOnly(target);
+    handle(exchange) {
+      const { req } = exchange;
+      const path = pathOnly(exchange.target);
       return answerTranslated(exchange, sendAnthropicError, async (signal) => {
         if (req.method === 'POST' && path === MESSAGES) await messages(exchange, signal);
         else if (req.method === 'POST' && path === COUNT_TOKENS) await countTokens(exchange);

@@ -2,7 +2,7 @@
 // Ollama connection). It lives under a secret path, because Ollama clients cannot send a token:
 // the path is the credential, compared in constant time. Chat and generate become chat completions.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { ChatChunk, ChatCompletion, OpenAIUsage } from '../chat-completion.js';
 import { ApiFailure } from '../errors.js';
 import type { Exchange } from '../exchange.js';
@@ -48,7 +48,8 @@ export interface OllamaApi {
   match(target: string): string | undefined;
   /** The target's path as the log may show it: `/<ollama>/...` under the secret path, and never the secret in any form. */
   loggedPath(target: string, rest: string | undefined): string;
-  handle(req: IncomingMessage, res: ServerResponse, rest: string, exchange: Exchange): Promise<void>;
+  /** Answers `exchange`, its `target` the rest of the path after the secret. */
+  handle(exchange: Exchange): Promise<void>;
 }
 
 function sendOllamaError(res: ServerResponse, failure: ApiFailure): void {
@@ -214,9 +215,9 @@ export function createOllamaApi(secretPath: string, caller: UpstreamCaller, mode
       if (holdsSecret(path, secret)) return HIDDEN_PATH;
       return rest === undefined ? path : `/<ollama>${path}`;
     },
-    handle(_req, _res, rest, exchange) {
+    handle(exchange) {
       // "/api/tags/" is "/api/tags", as in Ollama.
-      const route = pathOnly(rest).replace(/(.)\/+$/, '$1');
+      const route = pathOnly(exchange.target).replace(/(.)\/+$/, '$1');
       return answerTranslated(exchange, sendOllamaError, (signal) => routes(exchange, route, signal));
     },
   };
