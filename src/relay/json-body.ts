@@ -1,9 +1,19 @@
-// Reading a JSON request body, for the few features that must look inside one (model allow-list,
-// the API translations). Bounded, so a client cannot make the relay hold more than MAX_JSON_BODY.
+// Reading JSON: a request body for the few features that must look inside one (model allow-list,
+// the API translations), bounded so a client cannot make the relay hold more than MAX_JSON_BODY;
+// and text that may not be JSON (upstream answers, the usage tap).
 import type { IncomingMessage } from 'node:http';
 import { BodyTooLarge } from './errors.js';
 
 export const MAX_JSON_BODY = 10 * 1024 * 1024;
+
+/** The JSON value of `text`, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Over the limit the rest of the body is read and dropped, so the client can still read the 413. */
 export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Buffer> {

@@ -11,7 +11,7 @@ import type { Upstream } from './config.js';
 import { clientCloseSignal, type Exchange } from './exchange.js';
 import { accountHeaders, type UpstreamCredentials } from './headers.js';
 import { ApiFailure, BodyTooLarge, OutboundProxyFailure } from './errors.js';
-import { MAX_JSON_BODY, readBody } from './json-body.js';
+import { MAX_JSON_BODY, parseJson, readBody } from './json-body.js';
 import { sendJsonText, type ApiErrors } from './openai-error.js';
 import { describeProxyFailure } from './outbound-proxy.js';
 import { sseEvents } from './sse.js';
@@ -59,13 +59,6 @@ export function createUpstreamCaller(upstream: Upstream, credentials: UpstreamCr
   };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** How a translated API sends a failure: as its error body, or mid-stream as its stream's last word. */
 type SendFailure = (res: ServerResponse, failure: ApiFailure) => void;

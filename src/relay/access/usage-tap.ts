@@ -7,6 +7,7 @@
 //   event that carries a usage object. A stream that never reports usage (chat completions without
 //   stream_options.include_usage) is recorded as "not_reported", not guessed.
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { parseJson } from '../json-body.js';
 import { sseDataReader } from '../sse.js';
 
 export interface TokenCounts {
@@ -80,13 +81,6 @@ function tokenCounts(usage: unknown): TokenCounts | undefined {
   return { prompt: prompt ?? 0, completion: completion ?? 0 };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** A JSON value's model and usage, at the top level or under `response` (Responses API events). */
 function modelAndUsage(value: unknown): { model: string | undefined; usage: TokenCounts | undefined } {
